@@ -1,0 +1,92 @@
+"""taskiq: an asynchronous distributed task queue.
+
+Declare tasks with ``@broker.task``, send them with ``await task.kiq(...)``,
+run them with ``taskiq worker module:broker``.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from taskiq_dependencies import Depends as TaskiqDepends
+
+from taskiq.abc.broker import AsyncBroker
+from taskiq.abc.formatter import TaskiqFormatter
+from taskiq.abc.middleware import TaskiqMiddleware
+from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.abc.schedule_source import ScheduleSource
+from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.acks import AckableMessage, AcknowledgeType
+from taskiq.brokers.inmemory_broker import InMemoryBroker
+from taskiq.brokers.shared_broker import async_shared_broker
+from taskiq.context import Context
+from taskiq.decor import AsyncTaskiqDecoratedTask
+from taskiq.depends.progress_tracker import ProgressTracker, TaskProgress, TaskState
+from taskiq.events import TaskiqEvents
+from taskiq.exceptions import (
+    BrokerError,
+    NoResultError,
+    ResultBackendError,
+    ResultGetError,
+    ResultIsReadyError,
+    ScheduledTaskCancelledError,
+    SecurityError,
+    SendTaskError,
+    TaskiqError,
+    TaskiqResultTimeoutError,
+    TaskRejectedError,
+    UnknownTaskError,
+)
+from taskiq.kicker import AsyncKicker
+from taskiq.message import BrokerMessage, TaskiqMessage
+from taskiq.receiver import Receiver
+from taskiq.result import TaskiqResult
+from taskiq.result_backends.dummy import DummyResultBackend
+from taskiq.result_backends.inmemory import InmemoryResultBackend
+from taskiq.state import TaskiqState
+from taskiq.task import AsyncTaskiqTask
+
+try:
+    __version__ = version("taskiq")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "AckableMessage",
+    "AcknowledgeType",
+    "AsyncBroker",
+    "AsyncKicker",
+    "AsyncResultBackend",
+    "AsyncTaskiqDecoratedTask",
+    "AsyncTaskiqTask",
+    "BrokerError",
+    "BrokerMessage",
+    "Context",
+    "DummyResultBackend",
+    "InMemoryBroker",
+    "InmemoryResultBackend",
+    "NoResultError",
+    "ProgressTracker",
+    "Receiver",
+    "ResultBackendError",
+    "ResultGetError",
+    "ResultIsReadyError",
+    "ScheduleSource",
+    "ScheduledTaskCancelledError",
+    "SecurityError",
+    "SendTaskError",
+    "TaskProgress",
+    "TaskRejectedError",
+    "TaskState",
+    "TaskiqDepends",
+    "TaskiqError",
+    "TaskiqEvents",
+    "TaskiqFormatter",
+    "TaskiqMessage",
+    "TaskiqMiddleware",
+    "TaskiqResult",
+    "TaskiqResultTimeoutError",
+    "TaskiqSerializer",
+    "TaskiqState",
+    "UnknownTaskError",
+    "__version__",
+    "async_shared_broker",
+]

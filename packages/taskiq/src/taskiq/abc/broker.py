@@ -1,0 +1,282 @@
+"""The broker: a small transport interface with the task registry around it.
+
+A concrete broker implements `kick` (send one formatted message) and `listen`
+(yield deliveries), plus `startup`/`shutdown` for its connections. Everything
+else here is policy shared by all brokers: the task registry and decorator,
+middlewares, result backend, formatter/serializer, lifecycle events and the
+dependency context the receiver injects into tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+
+from typing_extensions import ParamSpec, Self
+
+from taskiq.acks import AckableMessage
+from taskiq.events import TaskiqEvents
+from taskiq.middleware_chain import MiddlewareChain, as_async
+from taskiq.state import TaskiqState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from taskiq.abc.formatter import TaskiqFormatter
+    from taskiq.abc.middleware import TaskiqMiddleware
+    from taskiq.abc.result_backend import AsyncResultBackend
+    from taskiq.abc.serializer import TaskiqSerializer
+    from taskiq.decor import AsyncTaskiqDecoratedTask
+    from taskiq.message import BrokerMessage
+
+_FuncParams = ParamSpec("_FuncParams")
+_ReturnType = TypeVar("_ReturnType")
+_T = TypeVar("_T")
+
+EventHandler = Callable[[TaskiqState], "Awaitable[None] | None"]
+
+logger = logging.getLogger("taskiq.broker")
+
+
+def default_id_generator() -> str:
+    """Random task ids: 32 hex characters, unique without coordination."""
+    return uuid.uuid4().hex
+
+
+def default_task_name(func: Callable[..., Any]) -> str:
+    """Name a task ``module:function``, as the worker will import it.
+
+    A task declared in a script run as ``__main__`` is named after the script's
+    file so that a worker importing that file by module name finds it.
+    """
+    module = func.__module__
+    if module == "__main__":
+        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        if main_file:
+            module = os.path.splitext(os.path.basename(main_file))[0]
+    return f"{module}:{func.__qualname__}"
+
+
+class AsyncBroker(ABC):
+    """Base class of every broker.
+
+    Subclasses implement `kick` and `listen`; they may extend `startup` and
+    `shutdown` (call ``super()``) to open and close their connections.
+    """
+
+    #: Tasks declared on `async_shared_broker`: every broker can run them.
+    global_task_registry: ClassVar[dict[str, AsyncTaskiqDecoratedTask[Any, Any]]] = {}
+
+    def __init__(
+        self,
+        result_backend: AsyncResultBackend[Any] | None = None,
+        task_id_generator: Callable[[], str] | None = None,
+    ) -> None:
+        from taskiq.decor import AsyncTaskiqDecoratedTask
+        from taskiq.formatters.proxy_formatter import ProxyFormatter
+        from taskiq.result_backends.dummy import DummyResultBackend
+        from taskiq.serializers.json_serializer import JSONSerializer
+
+        self.middleware_chain = MiddlewareChain()
+        self.result_backend: AsyncResultBackend[Any] = result_backend or DummyResultBackend()
+        self.decorator_class = AsyncTaskiqDecoratedTask
+        self.serializer: TaskiqSerializer = JSONSerializer()
+        self.formatter: TaskiqFormatter = ProxyFormatter(self)
+        self.id_generator: Callable[[], str] = task_id_generator or default_id_generator
+        self.local_task_registry: dict[str, AsyncTaskiqDecoratedTask[Any, Any]] = {}
+        self.event_handlers: defaultdict[TaskiqEvents, list[Callable[[TaskiqState], Any]]]
+        self.event_handlers = defaultdict(list)
+        self.state = TaskiqState()
+        self.dependency_overrides: dict[Any, Any] = {}
+        self.custom_dependency_context: dict[Any, Any] = {}
+        self.is_worker_process = False
+        self.is_scheduler_process = False
+
+    # -- transport -------------------------------------------------------
+
+    @abstractmethod
+    async def kick(self, message: BrokerMessage) -> None:
+        """Send one formatted message; raise `SendTaskError` if it was not accepted."""
+
+    @abstractmethod
+    def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """Yield deliveries for this worker until the broker shuts down."""
+
+    # -- lifecycle -------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Fire the startup event of this side, then start middlewares and results."""
+        event = (
+            TaskiqEvents.WORKER_STARTUP if self.is_worker_process else TaskiqEvents.CLIENT_STARTUP
+        )
+        await self._fire(event)
+        await self.middleware_chain.startup()
+        await self.result_backend.startup()
+
+    async def shutdown(self) -> None:
+        """Fire the shutdown event of this side, then stop middlewares and results."""
+        event = (
+            TaskiqEvents.WORKER_SHUTDOWN
+            if self.is_worker_process
+            else TaskiqEvents.CLIENT_SHUTDOWN
+        )
+        await self._fire(event)
+        await self.middleware_chain.shutdown()
+        await self.result_backend.shutdown()
+
+    async def _fire(self, event: TaskiqEvents) -> None:
+        for handler in self.event_handlers[event]:
+            await handler(self.state)
+
+    # -- tasks -----------------------------------------------------------
+
+    @overload
+    def task(
+        self,
+        task_name: Callable[_FuncParams, _ReturnType],
+        **labels: Any,
+    ) -> AsyncTaskiqDecoratedTask[_FuncParams, _ReturnType]: ...
+
+    @overload
+    def task(
+        self,
+        task_name: str | None = None,
+        **labels: Any,
+    ) -> Callable[
+        [Callable[_FuncParams, _ReturnType]],
+        AsyncTaskiqDecoratedTask[_FuncParams, _ReturnType],
+    ]: ...
+
+    def task(
+        self,
+        task_name: str | Callable[..., Any] | None = None,
+        **labels: Any,
+    ) -> Any:
+        """Declare a task: ``@broker.task``, ``@broker.task()``, ``@broker.task("name")``.
+
+        Keyword arguments become the task's default labels (``timeout=5``,
+        ``retry_on_error=True``, ...); ``task_name=`` may also be a keyword.
+        """
+        if callable(task_name):
+            return self.register_task(task_name, **labels)
+
+        def decorator(
+            func: Callable[_FuncParams, _ReturnType],
+        ) -> AsyncTaskiqDecoratedTask[_FuncParams, _ReturnType]:
+            return self.register_task(func, task_name, **labels)
+
+        return decorator
+
+    def register_task(
+        self,
+        func: Callable[_FuncParams, _ReturnType],
+        task_name: str | None = None,
+        **labels: Any,
+    ) -> AsyncTaskiqDecoratedTask[_FuncParams, _ReturnType]:
+        """Register ``func`` as a task without decorator syntax and return its wrapper."""
+        name = task_name or default_task_name(func)
+        decorated = self.decorator_class(
+            broker=self,
+            original_func=func,
+            labels=labels,
+            task_name=name,
+        )
+        self._register(name, decorated)
+        return decorated
+
+    def _register(self, name: str, task: AsyncTaskiqDecoratedTask[Any, Any]) -> None:
+        if name in self.local_task_registry:
+            logger.debug("Task %r registered again; the newer function wins.", name)
+        self.local_task_registry[name] = task
+
+    def find_task(self, task_name: str) -> AsyncTaskiqDecoratedTask[Any, Any] | None:
+        """Return the task registered under ``task_name`` here or on the shared broker."""
+        found = self.local_task_registry.get(task_name)
+        if found is None:
+            found = self.global_task_registry.get(task_name)
+        return found
+
+    def get_all_tasks(self) -> dict[str, AsyncTaskiqDecoratedTask[Any, Any]]:
+        """Every task this broker can run: its own and the shared ones."""
+        return {**self.global_task_registry, **self.local_task_registry}
+
+    # -- builders ----------------------------------------------------------
+
+    @property
+    def middlewares(self) -> list[TaskiqMiddleware]:
+        """The middlewares in the order they were added."""
+        return list(self.middleware_chain.middlewares)
+
+    def add_middlewares(self, *middlewares: TaskiqMiddleware) -> None:
+        """Append middlewares; each learns its broker through ``set_broker``."""
+        from taskiq.abc.middleware import TaskiqMiddleware
+
+        for middleware in middlewares:
+            if not isinstance(middleware, TaskiqMiddleware):
+                raise TypeError(
+                    f"{middleware!r} is not a TaskiqMiddleware; subclass "
+                    "taskiq.TaskiqMiddleware and pass an instance.",
+                )
+            middleware.set_broker(self)
+            self.middleware_chain.add(middleware)
+
+    def with_middlewares(self, *middlewares: TaskiqMiddleware) -> Self:
+        """Add middlewares and return the broker, for chained configuration."""
+        self.add_middlewares(*middlewares)
+        return self
+
+    def with_result_backend(self, result_backend: AsyncResultBackend[Any]) -> Self:
+        """Store results in ``result_backend``."""
+        self.result_backend = result_backend
+        return self
+
+    def with_serializer(self, serializer: TaskiqSerializer) -> Self:
+        """Encode messages with ``serializer`` (the default formatter uses it)."""
+        self.serializer = serializer
+        return self
+
+    def with_formatter(self, formatter: TaskiqFormatter) -> Self:
+        """Replace the wire format of messages."""
+        self.formatter = formatter
+        return self
+
+    def with_id_generator(self, task_id_generator: Callable[[], str]) -> Self:
+        """Generate task ids with ``task_id_generator``."""
+        self.id_generator = task_id_generator
+        return self
+
+    def with_event_handlers(
+        self,
+        event: TaskiqEvents,
+        *handlers: Callable[[TaskiqState], Any],
+    ) -> Self:
+        """Run ``handlers`` (sync or async, taking the state) on ``event``."""
+        for handler in handlers:
+            self.add_event_handler(event, handler)
+        return self
+
+    def add_event_handler(
+        self,
+        event: TaskiqEvents,
+        handler: Callable[[TaskiqState], Any],
+    ) -> None:
+        """Run ``handler`` (sync or async, taking the state) on ``event``."""
+        self.event_handlers[TaskiqEvents(event)].append(as_async(handler))
+
+    def on_event(self, *events: TaskiqEvents) -> Callable[[_T], _T]:
+        """Decorator form of `add_event_handler` for one or more events."""
+
+        def decorator(handler: _T) -> _T:
+            for event in events:
+                self.add_event_handler(event, handler)  # type: ignore[arg-type]
+            return handler
+
+        return decorator
+
+    def add_dependency_context(self, new_context: dict[Any, Any]) -> None:
+        """Make values injectable by type: ``{MyClient: client}`` for ``TaskiqDepends()``."""
+        self.custom_dependency_context.update(new_context)

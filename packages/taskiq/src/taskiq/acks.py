@@ -1,0 +1,41 @@
+"""Messages that a broker wants settled, and the policies for settling them.
+
+A broker whose deliveries must be confirmed yields `AckableMessage` from
+`listen()` instead of plain bytes. The receiver calls `ack()` when the ack
+policy says the task is safe (see `AcknowledgeType`) and `reject()` when the
+message must not be delivered again (malformed, unknown task, `Context.reject`).
+A broker that cannot reject leaves `reject` as None and the receiver acks instead.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+SettleCallback = Callable[[], "Awaitable[None] | None"]
+
+
+class AcknowledgeType(str, enum.Enum):
+    """When the receiver acknowledges a message.
+
+    - ``when_received``: before the task runs (at-most-once).
+    - ``when_executed``: after the task function returns or raises.
+    - ``when_saved``: after the result is stored (the default; at-least-once).
+    - ``manual``: only when the task calls ``Context.ack()``; unacked messages
+      are redelivered by brokers that support redelivery.
+    """
+
+    WHEN_RECEIVED = "when_received"
+    WHEN_EXECUTED = "when_executed"
+    WHEN_SAVED = "when_saved"
+    MANUAL = "manual"
+
+
+@dataclass
+class AckableMessage:
+    """A delivery that must be acknowledged (and may be rejected) by the receiver."""
+
+    data: bytes | str
+    ack: SettleCallback
+    reject: SettleCallback | None = None

@@ -1,0 +1,1 @@
+"""Brokers that ship with the core package."""

@@ -1,0 +1,1 @@
+"""Dependencies a task can ask for with ``TaskiqDepends()``."""

@@ -1,0 +1,191 @@
+"""Every error taskiq raises on purpose.
+
+    TaskiqError
+    ├── BrokerError                       a broker could not do its job
+    │   ├── BrokerConnectionError         the service is unreachable or refused us
+    │   ├── SendTaskError                 a kick failed; the task was NOT sent
+    │   │   └── SharedBrokerSendTaskError a shared task has no default broker
+    │   ├── ListenError                   the broker cannot deliver messages
+    │   │   └── SharedBrokerListenError   the shared broker cannot be listened to
+    │   └── UnknownTaskError              no task is registered under that name
+    ├── ResultBackendError                a result backend could not do its job
+    │   ├── ResultGetError                a stored result cannot be read back
+    │   │   └── NoResultError             no result is stored (yet, or any more)
+    │   ├── ResultIsReadyError            readiness could not be checked
+    │   └── ResultSetError                a result could not be stored
+    ├── TaskiqResultTimeoutError          waiting for a result took too long
+    ├── TaskTimeoutError                  a task ran past its ``timeout`` label
+    ├── SecurityError                     a payload tried to name unsafe code
+    ├── ScheduledTaskCancelledError       a schedule source vetoed one firing
+    ├── TaskRejectedError                 the task rejected its own message
+    └── ScheduleError                     a schedule is malformed
+
+Each class carries a default message that says what happened and what to do;
+pass a more specific message (or keyword details) when raising.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TaskiqError(Exception):
+    """Base class of every taskiq error.
+
+    ``TaskiqError("text")`` uses the text; ``TaskiqError(key=value)`` formats the
+    class's ``__template__`` with the keywords and keeps them as attributes.
+    """
+
+    __template__ = "A taskiq operation failed."
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.__dict__.update(details)
+        if message is None:
+            try:
+                message = self.__template__.format(**details)
+            except (KeyError, IndexError):
+                message = self.__template__
+        self.message = message
+        self.details = details
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), self.message, self.details))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild_error(
+    cls: type[TaskiqError],
+    message: str,
+    details: dict[str, Any],
+) -> TaskiqError:
+    return cls(message, **details)
+
+
+class BrokerError(TaskiqError):
+    """A broker failed to do its job."""
+
+    __template__ = "The broker failed; check that the service is running and reachable."
+
+
+class BrokerConnectionError(BrokerError):
+    """The broker's service is unreachable or refused the connection."""
+
+    __template__ = (
+        "Cannot connect to {service} at {address}: {reason}. "
+        "Check that it is running and that the URL, port and credentials are right."
+    )
+
+
+class SendTaskError(BrokerError):
+    """A task could not be sent; nothing was enqueued."""
+
+    __template__ = "The task could not be sent: {reason}"
+
+
+class SharedBrokerSendTaskError(SendTaskError):
+    """A shared task was kicked before any default broker was set."""
+
+    __template__ = (
+        "This task was declared with async_shared_broker, which cannot send tasks. "
+        "Call async_shared_broker.default_broker(your_broker) at startup, or use "
+        "task.kicker().with_broker(your_broker).kiq(...)."
+    )
+
+
+class ListenError(BrokerError):
+    """The broker cannot deliver messages to a worker."""
+
+    __template__ = "The broker cannot deliver messages: {reason}"
+
+
+class SharedBrokerListenError(ListenError):
+    """Someone tried to run a worker on the shared broker."""
+
+    __template__ = (
+        "async_shared_broker only declares tasks and cannot be listened to; "
+        "run the worker with your real broker instead."
+    )
+
+
+class UnknownTaskError(BrokerError):
+    """No task is registered under the requested name."""
+
+    __template__ = (
+        "No task named {task_name!r} is registered. Import the module that declares it "
+        "in the worker (pass it on the command line or use --fs-discover)."
+    )
+
+
+class ResultBackendError(TaskiqError):
+    """A result backend failed to do its job."""
+
+    __template__ = "The result backend failed; check that its service is reachable."
+
+
+class ResultGetError(ResultBackendError):
+    """A stored result could not be read back."""
+
+    __template__ = "Cannot read the result of task {task_id!r}: {reason}"
+
+
+class NoResultError(ResultGetError):
+    """No result is stored for the task: not finished, expired, or evicted."""
+
+    __template__ = (
+        "No result is stored for task {task_id!r}. It may not have finished yet, "
+        "or its result expired or was evicted; check is_ready() before get_result()."
+    )
+
+
+class ResultIsReadyError(ResultBackendError):
+    """Readiness of a result could not be checked."""
+
+    __template__ = "Cannot check whether the result of task {task_id!r} is ready: {reason}"
+
+
+class ResultSetError(ResultBackendError):
+    """A result could not be stored."""
+
+    __template__ = "Cannot store the result of task {task_id!r}: {reason}"
+
+
+class TaskiqResultTimeoutError(TaskiqError):
+    """The result was not ready within the requested timeout."""
+
+    __template__ = (
+        "The result was not ready within {timeout} seconds. Is a worker running for "
+        "this broker? Raise the timeout if the task is slow."
+    )
+
+
+class TaskTimeoutError(TaskiqError, TimeoutError):
+    """A task ran longer than its ``timeout`` label allows and was stopped."""
+
+    __template__ = "Task {task_name!r} exceeded its timeout of {timeout} seconds."
+
+
+class SecurityError(TaskiqError):
+    """A payload asked us to load or run something that is not allowed."""
+
+    __template__ = "Refused to decode an unsafe payload: {reason}"
+
+
+class ScheduledTaskCancelledError(TaskiqError):
+    """Raised by a schedule source's ``pre_send`` to skip one firing of a schedule."""
+
+    __template__ = "The schedule source cancelled this run of the scheduled task."
+
+
+class TaskRejectedError(TaskiqError):
+    """The task rejected its own message (``Context.reject()``)."""
+
+    __template__ = "The task rejected its message; it will not be retried."
+
+
+class ScheduleError(TaskiqError):
+    """A schedule is malformed (bad cron, zone, or no time at all)."""
+
+    __template__ = "Invalid schedule {schedule_id!r}: {reason}"

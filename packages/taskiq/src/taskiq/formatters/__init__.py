@@ -1,0 +1,1 @@
+"""Formatters: how a task call is laid out on the wire."""

@@ -1,0 +1,126 @@
+"""Builds and sends one task call: labels, id and broker can be changed per call."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from typing_extensions import ParamSpec, Self
+
+from taskiq.exceptions import SendTaskError
+from taskiq.message import TaskiqMessage
+from taskiq.task import AsyncTaskiqTask
+
+if TYPE_CHECKING:  # pragma: no cover
+    from taskiq.abc.broker import AsyncBroker
+
+_FuncParams = ParamSpec("_FuncParams")
+_ReturnType = TypeVar("_ReturnType")
+_T = TypeVar("_T")
+
+logger = logging.getLogger("taskiq.kicker")
+
+
+class AsyncKicker(Generic[_FuncParams, _ReturnType]):
+    """Sends a task by name; ``task.kicker()`` returns one bound to a task."""
+
+    def __init__(
+        self,
+        task_name: str,
+        broker: AsyncBroker,
+        labels: dict[str, Any],
+        return_type: type[_ReturnType] | None = None,
+        signature: inspect.Signature | None = None,
+    ) -> None:
+        self.task_name = task_name
+        self.broker = broker
+        self.labels = dict(labels)
+        self.custom_task_id: str | None = None
+        self.custom_schedule_id: str | None = None
+        self.return_type = return_type
+        self.signature = signature
+
+    def with_labels(self, **labels: Any) -> Self:
+        """Add or override labels for this call only."""
+        self.labels.update(labels)
+        return self
+
+    def with_task_id(self, task_id: str) -> Self:
+        """Use ``task_id`` instead of a generated one (idempotent producers)."""
+        self.custom_task_id = task_id
+        return self
+
+    def with_schedule_id(self, schedule_id: str) -> Self:
+        """Use ``schedule_id`` when this call is scheduled with ``schedule_by_*``."""
+        self.custom_schedule_id = schedule_id
+        return self
+
+    def with_broker(self, broker: AsyncBroker) -> Self:
+        """Send through another broker (for example a shared task's real broker)."""
+        self.broker = broker
+        return self
+
+    @overload
+    async def kiq(
+        self: AsyncKicker[_FuncParams, Coroutine[Any, Any, _T]],
+        *args: _FuncParams.args,
+        **kwargs: _FuncParams.kwargs,
+    ) -> AsyncTaskiqTask[_T]: ...
+
+    @overload
+    async def kiq(
+        self: AsyncKicker[_FuncParams, _ReturnType],
+        *args: _FuncParams.args,
+        **kwargs: _FuncParams.kwargs,
+    ) -> AsyncTaskiqTask[_ReturnType]: ...
+
+    async def kiq(self, *args: Any, **kwargs: Any) -> Any:
+        """Send the task with these arguments and return a handle on its result."""
+        message = self._prepare_message(*args, **kwargs)
+        broker = self.broker
+        if broker.middleware_chain.has("pre_send"):
+            message = await broker.middleware_chain.pre_send(message)
+        broker_message = self._format(message)
+        try:
+            await broker.kick(broker_message)
+        except SendTaskError:
+            raise
+        except Exception as exc:
+            raise SendTaskError(
+                f"The broker refused task {self.task_name!r}: {exc!r}",
+                reason=repr(exc),
+            ) from exc
+        if broker.middleware_chain.has("post_send"):
+            await broker.middleware_chain.post_send(message)
+        return AsyncTaskiqTask(message.task_id, result_backend=broker.result_backend)
+
+    def _prepare_message(self, *args: Any, **kwargs: Any) -> TaskiqMessage:
+        if self.signature is not None:
+            try:
+                self.signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise SendTaskError(
+                    f"Arguments do not match task {self.task_name!r}{self.signature}: {exc}",
+                    reason=str(exc),
+                ) from exc
+        return TaskiqMessage(
+            task_id=self.custom_task_id or self.broker.id_generator(),
+            task_name=self.task_name,
+            labels=self.labels,
+            args=list(args),
+            kwargs=kwargs,
+        )
+
+    def _format(self, message: TaskiqMessage) -> Any:
+        try:
+            return self.broker.formatter.dumps(message)
+        except (TypeError, ValueError) as exc:
+            raise SendTaskError(
+                f"Cannot serialize the arguments of task {self.task_name!r}: {exc}",
+                reason=str(exc),
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"AsyncKicker({self.task_name!r}, labels={self.labels!r})"

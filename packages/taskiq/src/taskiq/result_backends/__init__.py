@@ -1,0 +1,5 @@
+"""Built-in result backends."""
+
+from taskiq.result_backends.dummy import DummyResultBackend
+
+__all__ = ["DummyResultBackend"]

@@ -1,0 +1,80 @@
+"""Results kept in this process, bounded, with readiness pushed to waiters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from typing import Any
+
+from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.depends.progress_tracker import TaskProgress
+from taskiq.exceptions import NoResultError
+from taskiq.result import TaskiqResult
+
+#: How many results an in-memory backend keeps before evicting the oldest.
+DEFAULT_MAX_STORED_RESULTS = 100
+
+
+class InmemoryResultBackend(AsyncResultBackend[Any]):
+    """Keeps the newest ``max_stored_results`` results (``-1``: unbounded).
+
+    A waiter is woken the moment its result is stored. Reading an evicted
+    result raises `NoResultError` saying it was evicted and how to keep more.
+    """
+
+    def __init__(self, max_stored_results: int = DEFAULT_MAX_STORED_RESULTS) -> None:
+        self.max_stored_results = max_stored_results
+        self.results: OrderedDict[str, TaskiqResult[Any]] = OrderedDict()
+        self.progress: dict[str, TaskProgress[Any]] = {}
+        self._waiters: dict[str, asyncio.Event] = {}
+        self._evicted: OrderedDict[str, None] = OrderedDict()
+
+    async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
+        """Store the result, evicting the oldest beyond the bound, and wake waiters."""
+        self.results[task_id] = result
+        self.results.move_to_end(task_id)
+        while 0 <= self.max_stored_results < len(self.results):
+            evicted, _ = self.results.popitem(last=False)
+            self.progress.pop(evicted, None)
+            self._remember_eviction(evicted)
+        waiter = self._waiters.pop(task_id, None)
+        if waiter is not None:
+            waiter.set()
+
+    def _remember_eviction(self, task_id: str) -> None:
+        self._evicted[task_id] = None
+        while len(self._evicted) > max(self.max_stored_results, 1000):
+            self._evicted.popitem(last=False)
+
+    async def is_result_ready(self, task_id: str) -> bool:
+        """Tell whether the result is stored (an evicted one counts as ready)."""
+        return task_id in self.results or task_id in self._evicted
+
+    async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[Any]:
+        """Return the stored result; raise `NoResultError` if missing or evicted."""
+        try:
+            return self.results[task_id]
+        except KeyError:
+            if task_id in self._evicted:
+                raise NoResultError(
+                    f"The result of task {task_id!r} was evicted: the in-memory backend keeps "
+                    f"only the newest {self.max_stored_results} results. Raise "
+                    "max_stored_results (or -1 for no bound) to keep more.",
+                    task_id=task_id,
+                ) from None
+            raise NoResultError(task_id=task_id) from None
+
+    async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
+        """Store the progress of a running task."""
+        self.progress[task_id] = progress
+
+    async def get_progress(self, task_id: str) -> TaskProgress[Any] | None:
+        """Return the last stored progress, or None."""
+        return self.progress.get(task_id)
+
+    async def wait_for_ready(self, task_id: str, check_interval: float) -> None:
+        """Return as soon as the result is stored: no polling."""
+        if await self.is_result_ready(task_id):
+            return
+        waiter = self._waiters.setdefault(task_id, asyncio.Event())
+        await waiter.wait()

@@ -1,0 +1,38 @@
+"""One schedule: which task to send, with what, and when."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class ScheduledTask(BaseModel):
+    """A task plus exactly one of ``cron``, ``time`` or ``interval``.
+
+    ``cron_offset`` shifts a cron expression into a zone (``"Europe/Paris"``) or
+    by a fixed ``timedelta``; naive ``time`` values are taken as UTC.
+    ``interval`` is seconds (int) or a ``timedelta``.
+    """
+
+    task_name: str
+    labels: dict[str, Any] = Field(default_factory=dict)
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    schedule_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    cron: str | None = None
+    cron_offset: str | datetime.timedelta | None = None
+    time: datetime.datetime | None = None
+    interval: int | float | datetime.timedelta | None = None
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ScheduledTask:
+        triggers = [t for t in (self.cron, self.time, self.interval) if t is not None]
+        if len(triggers) != 1:
+            raise ValueError(
+                "A ScheduledTask needs exactly one of cron=, time= or interval= "
+                f"(got {len(triggers)}) for task {self.task_name!r}.",
+            )
+        return self
