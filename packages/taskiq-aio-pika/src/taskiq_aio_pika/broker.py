@@ -1,0 +1,412 @@
+"""`AioPikaBroker`: taskiq over RabbitMQ, at-least-once by default.
+
+Every kick is a persistent message published with ``mandatory=True`` on a
+channel with publisher confirms, so `kiq()` returns only once RabbitMQ has the
+task (or raises `SendTaskError`). Workers consume with a prefetch of ``qos``
+and settle each delivery as the receiver's ack type says; a rejected delivery
+goes to the queue's dead-letter queue. Connections are robust: after a dropped
+connection the client and the worker reconnect and resume by themselves, and
+deliveries that were not acknowledged come back from RabbitMQ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import aio_pika
+from aio_pika import DeliveryMode, ExchangeType, Message
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from taskiq import AckableMessage, AsyncBroker, AsyncResultBackend, BrokerMessage
+from taskiq.exceptions import SendTaskError
+
+from taskiq_aio_pika import dead_letters, labels
+from taskiq_aio_pika.delays import DelayQueues
+from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors
+from taskiq_aio_pika.topology import (
+    PLUGIN_DELAY_HEADER,
+    Queue,
+    QueueType,
+    dead_letter_arguments,
+    queue_arguments,
+)
+from taskiq_aio_pika.urls import DEFAULT_URL, mask_url
+
+logger = logging.getLogger("taskiq.aio_pika")
+
+_T = TypeVar("_T")
+
+#: How long an unused delay queue survives after its last message is due (ms).
+DEFAULT_DELAY_QUEUE_EXPIRES_MS = 60_000
+
+
+class AioPikaBroker(AsyncBroker):
+    """RabbitMQ broker: durable queues, confirmed persistent publishes, dead letters.
+
+    The positional parameters are those of Taskiq's ``taskiq-aio-pika``; the
+    keyword-only ones add routing to several queues, quorum queues and tuning.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        result_backend: AsyncResultBackend[Any] | None = None,
+        task_id_generator: Callable[[], str] | None = None,
+        qos: int = 10,
+        loop: asyncio.AbstractEventLoop | None = None,
+        exchange_name: str = "taskiq",
+        queue_name: str = "taskiq",
+        dead_letter_queue_name: str | None = None,
+        delay_queue_name: str | None = None,
+        declare_exchange: bool = True,
+        declare_queues: bool = True,
+        routing_key: str = "#",
+        exchange_type: ExchangeType = ExchangeType.TOPIC,
+        max_priority: int | None = None,
+        delayed_message_exchange_plugin: bool = False,
+        *,
+        queue_type: QueueType | str = QueueType.CLASSIC,
+        queues: Sequence[Queue] = (),
+        listen_queues: Sequence[str] | None = None,
+        dead_letter_exchange_name: str | None = None,
+        connection_name: str | None = None,
+        delay_queue_expires_ms: int = DEFAULT_DELAY_QUEUE_EXPIRES_MS,
+        publish_timeout: float = 30.0,
+        **connection_kwargs: Any,
+    ) -> None:
+        super().__init__(result_backend, task_id_generator)
+        if qos < 0:
+            raise ValueError("qos (the prefetch count) must be 0 (unlimited) or more.")
+        self.url = url or DEFAULT_URL
+        self.qos = qos
+        self.exchange_name = exchange_name
+        self.exchange_type = ExchangeType(exchange_type)
+        self.declare_exchange = declare_exchange
+        self.declare_queues = declare_queues
+        self.delayed_message_exchange_plugin = delayed_message_exchange_plugin
+        self.dead_letter_exchange_name = dead_letter_exchange_name or f"{exchange_name}.dead_letter"
+        self.connection_name = connection_name
+        self.publish_timeout = publish_timeout
+        self.connection_kwargs = connection_kwargs
+        main = Queue(queue_name, routing_key, max_priority, QueueType(queue_type))
+        self.queues: dict[str, Queue] = {main.name: main}
+        self.queues.update((queue.name, queue) for queue in queues)
+        self.main_queue = main
+        self.dead_letter_queues = {name: q.dead_letter_queue for name, q in self.queues.items()}
+        self.dead_letter_queues[main.name] = dead_letter_queue_name or main.dead_letter_queue
+        self.listen_queues: list[str] = []
+        self.with_listen_queues(*(listen_queues or self.queues))
+        self.delays = DelayQueues(
+            f"{exchange_name}.delay",
+            delay_queue_name or f"{queue_name}.delay",
+            exchange_name,
+            delay_queue_expires_ms,
+        )
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+
+    # -- configuration -----------------------------------------------------
+
+    def with_listen_queues(self, *names: str) -> AioPikaBroker:
+        """Make this process's worker consume only ``names`` (declared queues)."""
+        unknown = [name for name in names if name not in self.queues]
+        if unknown or not names:
+            raise ValueError(
+                f"Cannot listen to {unknown or 'no queue'}: declare every queue with "
+                f"queue_name= or queues=[Queue(...)]; known queues: {sorted(self.queues)}.",
+            )
+        self.listen_queues = list(names)
+        return self
+
+    @property
+    def default_routing_key(self) -> str:
+        """Routing key of a task without ``queue_name``/``routing_key`` labels."""
+        key = self.main_queue.binding_key
+        if self.exchange_type is ExchangeType.TOPIC and ("#" in key or "*" in key):
+            return self.main_queue.name
+        return key
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Connect (robustly), declare the topology, then run the startup events."""
+        self._connection = await self._connect()
+        with amqp_errors("declare", self.url):
+            self._channel = await self._connection.channel(
+                publisher_confirms=True,
+                on_return_raises=True,
+            )
+            await self._declare_topology(self._channel)
+        await super().startup()
+
+    async def shutdown(self) -> None:
+        """Run the shutdown events, then close the connection.
+
+        Deliveries this worker received but did not acknowledge go back to
+        their queue when the connection closes.
+        """
+        await super().shutdown()
+        if self._connection is not None:
+            await self._connection.close()
+        self._connection = self._channel = self._exchange = None
+
+    async def _connect(self) -> AbstractRobustConnection:
+        side = "worker" if self.is_worker_process else "client"
+        name = self.connection_name or f"taskiq-{side}-{os.getpid()}"
+        properties = dict(self.connection_kwargs.pop("client_properties", None) or {})
+        properties.setdefault("connection_name", name)
+        with amqp_errors("connect", self.url):
+            connection: AbstractRobustConnection = await aio_pika.connect_robust(
+                self.url,
+                client_properties=properties,
+                **self.connection_kwargs,
+            )
+        return connection
+
+    async def _declare_topology(self, channel: AbstractChannel) -> None:
+        self._exchange = await self._main_exchange(channel)
+        if self.declare_exchange:
+            await channel.declare_exchange(
+                self.dead_letter_exchange_name,
+                ExchangeType.DIRECT,
+                durable=True,
+            )
+            await self.delays.setup(channel)
+        if self.declare_queues:
+            for queue in self.queues.values():
+                await self._declare_queue(channel, queue)
+
+    async def _main_exchange(self, channel: AbstractChannel) -> AbstractExchange:
+        if not self.declare_exchange:
+            return await channel.get_exchange(self.exchange_name, ensure=False)
+        if self.delayed_message_exchange_plugin:
+            return await channel.declare_exchange(
+                self.exchange_name,
+                type="x-delayed-message",
+                durable=True,
+                arguments={"x-delayed-type": self.exchange_type.value},
+            )
+        return await channel.declare_exchange(self.exchange_name, self.exchange_type, durable=True)
+
+    async def _declare_queue(self, channel: AbstractChannel, queue: Queue) -> None:
+        dead_letter_name = self.dead_letter_queues[queue.name]
+        dead = await channel.declare_queue(
+            dead_letter_name,
+            durable=True,
+            arguments=dead_letter_arguments(queue),
+        )
+        await dead.bind(self.dead_letter_exchange_name, routing_key=queue.name)
+        declared = await channel.declare_queue(
+            queue.name,
+            durable=True,
+            arguments=queue_arguments(queue, self.dead_letter_exchange_name),
+        )
+        await declared.bind(self.exchange_name, routing_key=queue.binding_key)
+
+    # -- sending -----------------------------------------------------------
+
+    async def kick(self, message: BrokerMessage) -> None:
+        """Publish ``message`` and wait for RabbitMQ's confirm.
+
+        Labels: ``queue_name`` sends to that queue directly, ``routing_key``
+        routes through the exchange, ``delay`` (seconds) and ``priority``.
+        Raises `SendTaskError` when the message is nacked, unroutable, or the
+        connection does not come back within ``publish_timeout`` seconds.
+        """
+        queue_name = labels.text(message.labels, "queue_name")
+        routing_key = queue_name or labels.text(message.labels, "routing_key")
+        delay = labels.delay_ms(message.labels)
+        amqp_message = self._amqp_message(message)
+        await self._retry_while_disconnected(
+            lambda: self._publish(
+                amqp_message,
+                routing_key or self.default_routing_key,
+                delay,
+                to_queue=queue_name is not None,
+            ),
+        )
+
+    def _amqp_message(self, message: BrokerMessage) -> Message:
+        return Message(
+            body=message.message,
+            message_id=message.task_id,
+            type=message.task_name,
+            priority=labels.priority(message.labels),
+            delivery_mode=DeliveryMode.PERSISTENT,
+            headers={},
+        )
+
+    async def _publish(
+        self,
+        message: Message,
+        routing_key: str,
+        delay_ms: int | None,
+        to_queue: bool,
+    ) -> None:
+        channel, exchange = self._ready()
+        if delay_ms is None:
+            target = channel.default_exchange if to_queue else exchange
+            await target.publish(message, routing_key=routing_key, mandatory=True)
+        elif self.delayed_message_exchange_plugin and not to_queue:
+            # The plugin routes only when the delay ends, so it cannot honour mandatory.
+            message.headers[PLUGIN_DELAY_HEADER] = delay_ms
+            await exchange.publish(message, routing_key=routing_key, mandatory=False)
+        else:
+            await self.delays.publish(channel, message, routing_key, delay_ms, to_queue)
+
+    def _ready(self) -> tuple[AbstractChannel, AbstractExchange]:
+        if self._channel is None or self._exchange is None:
+            raise SendTaskError(
+                "AioPikaBroker is not started: await broker.startup() before sending tasks.",
+                reason="not started",
+            )
+        return self._channel, self._exchange
+
+    async def _retry_while_disconnected(self, operation: Callable[[], Awaitable[_T]]) -> _T:
+        """Run ``operation``; while the connection is down, retry until publish_timeout."""
+        deadline = time.monotonic() + self.publish_timeout
+        pause = 0.05
+        while True:
+            try:
+                with amqp_errors("send", self.url):
+                    return await operation()
+            except SendTaskError as exc:
+                cause = exc.__cause__
+                if not isinstance(cause, CONNECTION_ERRORS) or time.monotonic() > deadline:
+                    raise
+                logger.warning("RabbitMQ connection lost while sending; retrying: %s", exc)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+    # -- receiving ---------------------------------------------------------
+
+    async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """Consume the ``listen_queues`` with a prefetch of ``qos`` per worker.
+
+        Deliveries buffered when a connection dropped are skipped: RabbitMQ
+        has already put them back and delivers them again on the new channel.
+        """
+        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        async with self._consuming(inbox.put):
+            while True:
+                delivery = await inbox.get()
+                if delivery.channel.is_closed:
+                    continue
+                yield AckableMessage(
+                    data=delivery.body,
+                    ack=_settler(delivery, "ack"),
+                    reject=_settler(delivery, "reject"),
+                )
+
+    @asynccontextmanager
+    async def _consuming(
+        self,
+        callback: Callable[[AbstractIncomingMessage], Awaitable[None]],
+    ) -> AsyncIterator[None]:
+        if self._connection is None:
+            raise RuntimeError("AioPikaBroker.listen() needs `await broker.startup()` first.")
+        with amqp_errors("listen", self.url):
+            channel = await self._connection.channel()
+            await channel.set_qos(prefetch_count=self.qos)
+            for name in self.listen_queues:
+                queue = await channel.get_queue(name, ensure=self.declare_queues)
+                await queue.consume(callback)
+        try:
+            yield
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
+    # -- dead letters -----------------------------------------------------
+
+    async def dead_letter_count(self, queue_name: str | None = None) -> int:
+        """How many messages wait in the dead-letter queue of ``queue_name``."""
+        async with self._dead_letter_queue(queue_name) as (_, queue):
+            declared = await queue.declare()
+            return declared.message_count or 0
+
+    async def peek_dead_letters(
+        self,
+        limit: int = 100,
+        queue_name: str | None = None,
+    ) -> list[dead_letters.DeadLetter]:
+        """Read up to ``limit`` dead letters (oldest first) without removing them."""
+        async with self._dead_letter_queue(queue_name) as (_, queue):
+            return await dead_letters.peek(queue, limit)
+
+    async def replay_dead_letters(
+        self,
+        limit: int | None = None,
+        queue_name: str | None = None,
+    ) -> list[dead_letters.DeadLetter]:
+        """Send dead letters back to where they died, oldest first; return what was replayed."""
+        replayed: list[dead_letters.DeadLetter] = []
+        async with self._dead_letter_queue(queue_name) as (channel, queue):
+            while limit is None or len(replayed) < limit:
+                letter = await dead_letters.replay_one(channel, queue)
+                if letter is None:
+                    break
+                replayed.append(letter)
+        return replayed
+
+    async def purge_dead_letters(self, queue_name: str | None = None) -> int:
+        """Delete every dead letter of ``queue_name``; return how many were deleted."""
+        async with self._dead_letter_queue(queue_name) as (_, queue):
+            purged = await queue.purge()
+            return int(purged.message_count or 0)
+
+    @asynccontextmanager
+    async def _dead_letter_queue(
+        self,
+        queue_name: str | None,
+    ) -> AsyncIterator[tuple[AbstractChannel, AbstractQueue]]:
+        name = self.dead_letter_queues.get(queue_name or self.main_queue.name)
+        if name is None or self._connection is None:
+            raise ValueError(
+                f"No dead-letter queue for {queue_name!r} (known: {sorted(self.queues)}), "
+                "or the broker is not started.",
+            )
+        with amqp_errors("declare", self.url):
+            channel = await self._connection.channel(
+                publisher_confirms=True,
+                on_return_raises=True,
+            )
+            try:
+                yield channel, await channel.get_queue(name, ensure=True)
+            finally:
+                await channel.close()
+
+    def __repr__(self) -> str:
+        return f"AioPikaBroker({mask_url(self.url)!r}, queues={sorted(self.queues)})"
+
+
+def _settler(delivery: AbstractIncomingMessage, action: str) -> Callable[[], Awaitable[None]]:
+    """Ack or reject ``delivery``; if its channel is gone, RabbitMQ redelivers it anyway."""
+
+    async def settle() -> None:
+        try:
+            if action == "ack":
+                await delivery.ack()
+            else:
+                await delivery.reject(requeue=False)
+        except DRIVER_ERRORS as exc:
+            logger.warning(
+                "Could not %s task %s (%s); RabbitMQ will deliver it again.",
+                action,
+                delivery.message_id,
+                exc,
+            )
+
+    return settle
