@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pickle
 from collections.abc import Callable, Coroutine
 from functools import update_wrapper
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -77,5 +79,42 @@ class AsyncTaskiqDecoratedTask(Generic[_FuncParams, _ReturnType]):
         """Send the task to a worker and return a handle on its result."""
         return await self.kicker().kiq(*args, **kwargs)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by reference: the receiving process imports the task's module.
+
+        A process pool gets the task it must run this way instead of a copy
+        of the broker. Only tasks bound to a module-level name can be pickled.
+        """
+        module = self.__module__
+        qualname: str = getattr(self, "__qualname__", self.task_name)
+        if _find(module, qualname) is not self:
+            raise pickle.PicklingError(
+                f"Task {self.task_name!r} cannot be pickled: {module}.{qualname} is not "
+                "this task. Declare it at module level with @broker.task so that another "
+                "process can import it.",
+            )
+        return (_load_task, (module, qualname))
+
     def __repr__(self) -> str:
         return f"AsyncTaskiqDecoratedTask({self.task_name!r})"
+
+
+def _find(module: str, qualname: str) -> Any:
+    """Import ``module`` and walk ``qualname``; None when any step is missing."""
+    if "<locals>" in qualname:
+        return None
+    target: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+    return target
+
+
+def _load_task(module: str, qualname: str) -> AsyncTaskiqDecoratedTask[Any, Any]:
+    """Unpickle a task: the same object the module declares in this process."""
+    task = _find(module, qualname)
+    if not isinstance(task, AsyncTaskiqDecoratedTask):
+        raise pickle.UnpicklingError(
+            f"{module}.{qualname} is not a taskiq task in this process; "
+            "run the same code version in every process.",
+        )
+    return task

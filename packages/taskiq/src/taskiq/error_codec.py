@@ -1,16 +1,29 @@
 """Carries exceptions across process boundaries without trusting the payload.
 
-An error is stored as data: the class's ``module:qualname``, its message and
-its JSON-safe ``args``. Decoding never imports a module and never calls
-anything that is not an exception class: the class is looked up among modules
-the reading process has already imported; if it is missing, a
-`RemoteTaskError` stand-in carries the original type name and message; if
-the name resolves to something that is not an exception class, the payload is
-forged and `SecurityError` is raised.
+An error is stored as plain data: the class's ``module:qualname``, its message,
+its JSON-safe ``args`` and public instance attributes, and the formatted
+traceback. Turning that data back into an exception follows three rules:
+
+- No import: the class is looked up only among modules this process has
+  already imported (``sys.modules``), and attributes are read statically
+  (`inspect.getattr_static`), so no module ``__getattr__``, property or
+  metaclass hook runs.
+- Nothing but exception classes: a name that resolves to anything else
+  (``os:system``, ``builtins:eval``, a plain class), or that walks through a
+  private attribute, marks a forged payload and raises `SecurityError`.
+- No user code: builtin exceptions are constructed normally; other classes are
+  created with their builtin base's ``__new__`` and get their stored attributes
+  back, so their ``__init__`` never runs.
+
+When the class is not available here (module not imported, name missing, or
+its ``str()`` would not reproduce the message), or it is not an ``Exception``
+(``SystemExit``, ``KeyboardInterrupt``), the result is a `RemoteTaskError`
+stand-in that keeps the original type name, message and traceback.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import traceback
@@ -20,20 +33,43 @@ from taskiq.exceptions import SecurityError
 
 
 class RemoteTaskError(Exception):
-    """Stand-in for an exception whose class is not importable in this process."""
+    """Stand-in for a task's exception whose class cannot be rebuilt in this process.
 
-    def __init__(self, type_name: str, message: str) -> None:
+    ``type_name`` is the original ``module:qualname``, ``remote_message`` its
+    message and ``remote_traceback`` the traceback formatted in the worker.
+    """
+
+    def __init__(self, type_name: str, message: str, remote_traceback: str = "") -> None:
         super().__init__(f"{type_name}: {message}")
         self.type_name = type_name
         self.remote_message = message
+        self.remote_traceback = remote_traceback
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (RemoteTaskError, (self.type_name, self.remote_message, self.remote_traceback))
 
 
-def _json_safe(args: tuple[Any, ...]) -> list[Any] | None:
+def _is_json_safe(value: Any) -> bool:
     try:
-        json.dumps(args)
-    except (TypeError, ValueError):
-        return None
-    return list(args)
+        json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def _public_attrs(exc: BaseException) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in vars(exc).items()
+        if not key.startswith("__") and _is_json_safe(value)
+    }
+
+
+def _message_of(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return repr(exc)
 
 
 def encode_exception(exc: BaseException) -> dict[str, Any]:
@@ -42,29 +78,49 @@ def encode_exception(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, RemoteTaskError):
         type_name, message = exc.type_name, exc.remote_message
     else:
-        type_name, message = f"{cls.__module__}:{cls.__qualname__}", str(exc)
+        type_name, message = f"{cls.__module__}:{cls.__qualname__}", _message_of(exc)
+    args = list(exc.args)
     return {
         "type": type_name,
         "message": message,
-        "args": _json_safe(exc.args),
+        "args": args if _is_json_safe(args) else None,
+        "attrs": _public_attrs(exc),
         "traceback": "".join(traceback.format_exception(cls, exc, exc.__traceback__)),
     }
 
 
 def _resolve(type_name: str) -> type[BaseException] | None:
+    """Find an already-imported exception class; None if absent, SecurityError if unsafe."""
     module_name, _, qualname = type_name.partition(":")
     target: Any = sys.modules.get(module_name)
     if target is None or not qualname:
         return None
     for part in qualname.split("."):
-        if part.startswith("_") and part != "__main__":
-            raise SecurityError(reason=f"{type_name!r} names a private attribute")
-        target = getattr(target, part, None)
-        if target is None:
+        if not part or part.startswith("_"):
+            raise SecurityError(reason=f"{type_name!r} names a private or empty attribute")
+        try:
+            target = inspect.getattr_static(target, part)
+        except AttributeError:
             return None
     if not (isinstance(target, type) and issubclass(target, BaseException)):
         raise SecurityError(reason=f"{type_name!r} is not an exception class")
     return target
+
+
+def _builtin_base(cls: type[BaseException]) -> type[BaseException]:
+    return next(base for base in cls.__mro__ if base.__module__ == "builtins")
+
+
+def _construct(cls: type[BaseException], args: list[Any], attrs: dict[str, Any]) -> BaseException:
+    """Create the exception without running any ``__init__`` written in Python."""
+    if cls.__module__ == "builtins":
+        return cls(*args)
+    exc = _builtin_base(cls).__new__(cls, *args)
+    exc.args = tuple(args)
+    exc.__dict__.update(
+        {key: value for key, value in attrs.items() if not key.startswith("__")},
+    )
+    return exc
 
 
 def decode_exception(payload: Any) -> BaseException:
@@ -73,14 +129,19 @@ def decode_exception(payload: Any) -> BaseException:
         raise SecurityError(reason="an error payload must be an object with a 'type' string")
     type_name: str = payload["type"]
     message = str(payload.get("message", ""))
+    stand_in = RemoteTaskError(type_name, message, str(payload.get("traceback") or ""))
     cls = _resolve(type_name)
-    if cls is None:
-        return RemoteTaskError(type_name, message)
+    if cls is None or not issubclass(cls, Exception):
+        return stand_in
     args = payload.get("args")
+    attrs = payload.get("attrs")
     try:
-        exc = cls(*args) if isinstance(args, list) else cls(message)
+        exc = _construct(
+            cls,
+            args if isinstance(args, list) else [message],
+            attrs if isinstance(attrs, dict) else {},
+        )
+        same_message = str(exc) == message
     except Exception:
-        return RemoteTaskError(type_name, message)
-    if str(exc) != message and not isinstance(args, list):
-        return RemoteTaskError(type_name, message)
-    return exc
+        return stand_in
+    return exc if same_message else stand_in

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from typing_extensions import ParamSpec, Self
 
-from taskiq.exceptions import SendTaskError
-from taskiq.message import TaskiqMessage
+from taskiq.exceptions import SendTaskError, UnknownTaskError
+from taskiq.message import BrokerMessage, TaskiqMessage
 from taskiq.task import AsyncTaskiqTask
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,24 +77,33 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
     ) -> AsyncTaskiqTask[_ReturnType]: ...
 
     async def kiq(self, *args: Any, **kwargs: Any) -> Any:
-        """Send the task with these arguments and return a handle on its result."""
+        """Send the task with these arguments and return a handle on its result.
+
+        Raises `SendTaskError` when nothing was sent: the arguments do not bind
+        to the task's signature, one of them cannot be serialized (the error
+        names it), or the broker refused the message (chained ``from`` the
+        broker's own error). `UnknownTaskError` from a broker passes through.
+        """
         message = self._prepare_message(*args, **kwargs)
         broker = self.broker
         if broker.middleware_chain.has("pre_send"):
             message = await broker.middleware_chain.pre_send(message)
-        broker_message = self._format(message)
-        try:
-            await broker.kick(broker_message)
-        except SendTaskError:
-            raise
-        except Exception as exc:
-            raise SendTaskError(
-                f"The broker refused task {self.task_name!r}: {exc!r}",
-                reason=repr(exc),
-            ) from exc
+        await self._kick(self._format(message))
         if broker.middleware_chain.has("post_send"):
             await broker.middleware_chain.post_send(message)
         return AsyncTaskiqTask(message.task_id, result_backend=broker.result_backend)
+
+    async def _kick(self, broker_message: BrokerMessage) -> None:
+        try:
+            await self.broker.kick(broker_message)
+        except (SendTaskError, UnknownTaskError):
+            raise
+        except Exception as exc:
+            raise SendTaskError(
+                f"The broker refused task {self.task_name!r} ({exc!r}); nothing was sent. "
+                "Check that the broker is started and its service is reachable.",
+                reason=repr(exc),
+            ) from exc
 
     def _prepare_message(self, *args: Any, **kwargs: Any) -> TaskiqMessage:
         if self.signature is not None:
@@ -102,7 +111,8 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
                 self.signature.bind(*args, **kwargs)
             except TypeError as exc:
                 raise SendTaskError(
-                    f"Arguments do not match task {self.task_name!r}{self.signature}: {exc}",
+                    f"Arguments do not match task {self.task_name!r}{self.signature}: {exc}. "
+                    "Pass the arguments the task function accepts.",
                     reason=str(exc),
                 ) from exc
         return TaskiqMessage(
@@ -113,14 +123,51 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
             kwargs=kwargs,
         )
 
-    def _format(self, message: TaskiqMessage) -> Any:
+    def _format(self, message: TaskiqMessage) -> BrokerMessage:
         try:
             return self.broker.formatter.dumps(message)
-        except (TypeError, ValueError) as exc:
+        except Exception as exc:
+            culprit = self._find_unserializable(message)
             raise SendTaskError(
-                f"Cannot serialize the arguments of task {self.task_name!r}: {exc}",
+                f"Cannot serialize {culprit} of task {self.task_name!r}: {exc}. "
+                "Pass values the broker's serializer supports (JSON types and pydantic "
+                "models by default) or configure another serializer.",
                 reason=str(exc),
+                culprit=culprit,
             ) from exc
+
+    def _find_unserializable(self, message: TaskiqMessage) -> str:
+        """Name the first argument (or label) that alone fails to serialize."""
+        for name, args, kwargs, labels in self._probes(message):
+            probe = message.model_copy(update={"args": args, "kwargs": kwargs, "labels": labels})
+            try:
+                self.broker.formatter.dumps(probe)
+            except Exception:
+                return name
+        return "the arguments"
+
+    def _probes(
+        self,
+        message: TaskiqMessage,
+    ) -> list[tuple[str, list[Any], dict[str, Any], dict[str, Any]]]:
+        names = self._positional_names(len(message.args))
+        probes: list[tuple[str, list[Any], dict[str, Any], dict[str, Any]]] = [
+            (f"argument {names[i]!r}", [value], {}, {}) for i, value in enumerate(message.args)
+        ]
+        probes += [(f"argument {key!r}", [], {key: v}, {}) for key, v in message.kwargs.items()]
+        probes += [(f"label {key!r}", [], {}, {key: v}) for key, v in message.labels.items()]
+        return probes
+
+    def _positional_names(self, count: int) -> list[str]:
+        names = [f"#{index}" for index in range(count)]
+        if self.signature is None:
+            return names
+        positional = [
+            param.name
+            for param in self.signature.parameters.values()
+            if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+        ]
+        return [positional[i] if i < len(positional) else names[i] for i in range(count)]
 
     def __repr__(self) -> str:
         return f"AsyncKicker({self.task_name!r}, labels={self.labels!r})"

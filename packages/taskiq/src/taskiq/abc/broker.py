@@ -50,15 +50,17 @@ def default_id_generator() -> str:
 def default_task_name(func: Callable[..., Any]) -> str:
     """Name a task ``module:function``, as the worker will import it.
 
-    A task declared in a script run as ``__main__`` is named after the script's
-    file so that a worker importing that file by module name finds it.
+    Like Taskiq, the function's ``__name__`` is used (not its qualified name), so
+    a nested function gets the same name it would have at module level. A task
+    declared in a script run as ``__main__`` is named after the script's file so
+    that a worker importing that file by module name finds it.
     """
     module = func.__module__
     if module == "__main__":
         main_file = getattr(sys.modules.get("__main__"), "__file__", None)
         if main_file:
             module = os.path.splitext(os.path.basename(main_file))[0]
-    return f"{module}:{func.__qualname__}"
+    return f"{module}:{getattr(func, '__name__', type(func).__name__)}"
 
 
 class AsyncBroker(ABC):
