@@ -1,0 +1,1 @@
+"""``taskiq worker``: a supervisor process and the children that run tasks."""
