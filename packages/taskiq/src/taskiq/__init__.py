@@ -22,25 +22,34 @@ from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.depends.progress_tracker import ProgressTracker, TaskProgress, TaskState
 from taskiq.events import TaskiqEvents
 from taskiq.exceptions import (
+    BrokerConnectionError,
     BrokerError,
+    ListenError,
     NoResultError,
     ResultBackendError,
     ResultGetError,
     ResultIsReadyError,
+    ResultSetError,
     ScheduledTaskCancelledError,
+    ScheduleError,
     SecurityError,
     SendTaskError,
+    SharedBrokerListenError,
+    SharedBrokerSendTaskError,
     TaskiqError,
     TaskiqResultTimeoutError,
     TaskRejectedError,
+    TaskTimeoutError,
     UnknownTaskError,
 )
+from taskiq.funcs import gather
 from taskiq.kicker import AsyncKicker
 from taskiq.message import BrokerMessage, TaskiqMessage
 from taskiq.receiver import Receiver
 from taskiq.result import TaskiqResult
 from taskiq.result_backends.dummy import DummyResultBackend
 from taskiq.result_backends.inmemory import InmemoryResultBackend
+from taskiq.scheduler.scheduled_task import ScheduledTask
 from taskiq.state import TaskiqState
 from taskiq.task import AsyncTaskiqTask
 
@@ -57,25 +66,33 @@ __all__ = [
     "AsyncResultBackend",
     "AsyncTaskiqDecoratedTask",
     "AsyncTaskiqTask",
+    "BrokerConnectionError",
     "BrokerError",
     "BrokerMessage",
     "Context",
     "DummyResultBackend",
     "InMemoryBroker",
     "InmemoryResultBackend",
+    "ListenError",
     "NoResultError",
     "ProgressTracker",
     "Receiver",
     "ResultBackendError",
     "ResultGetError",
     "ResultIsReadyError",
+    "ResultSetError",
+    "ScheduleError",
     "ScheduleSource",
+    "ScheduledTask",
     "ScheduledTaskCancelledError",
     "SecurityError",
     "SendTaskError",
+    "SharedBrokerListenError",
+    "SharedBrokerSendTaskError",
     "TaskProgress",
     "TaskRejectedError",
     "TaskState",
+    "TaskTimeoutError",
     "TaskiqDepends",
     "TaskiqError",
     "TaskiqEvents",
@@ -89,4 +106,5 @@ __all__ = [
     "UnknownTaskError",
     "__version__",
     "async_shared_broker",
+    "gather",
 ]

@@ -18,11 +18,17 @@ class ProxyFormatter(TaskiqFormatter):
         self.broker = broker
 
     def dumps(self, message: TaskiqMessage) -> BrokerMessage:
-        """Encode the message's fields with the broker's serializer."""
+        """Encode the message's fields with the broker's serializer.
+
+        Values are converted to JSON types first unless the serializer says it
+        accepts Python objects (`TaskiqSerializer.accepts_python_objects`).
+        """
+        serializer = self.broker.serializer
+        mode = "python" if serializer.accepts_python_objects else "json"
         return BrokerMessage(
             task_id=message.task_id,
             task_name=message.task_name,
-            message=self.broker.serializer.dumpb(message.model_dump(mode="json")),
+            message=serializer.dumpb(message.model_dump(mode=mode)),
             labels=message.labels,
         )
 
