@@ -2,60 +2,82 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import logging
+from typing import TYPE_CHECKING, NoReturn
 
-from taskiq.exceptions import TaskiqError, TaskRejectedError
+from taskiq.exceptions import NoResultError, TaskRejectedError
 
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.broker import AsyncBroker
     from taskiq.message import TaskiqMessage
+    from taskiq.receiver.delivery import Delivery
     from taskiq.state import TaskiqState
+
+logger = logging.getLogger("taskiq.context")
 
 #: Label counting how many times a message was requeued by `Context.requeue`.
 REQUEUE_LABEL = "X-Taskiq-requeue"
 
 
 class Context:
-    """Injected with ``context: Context = TaskiqDepends()``.
+    """Injected with ``context: Context = TaskiqDepends()`` (or the ``Annotated`` form).
 
     ``message`` is the decoded call, ``broker`` the broker that delivered it and
     ``state`` the worker's `TaskiqState`.
     """
 
-    def __init__(self, message: TaskiqMessage, broker: AsyncBroker) -> None:
+    def __init__(
+        self,
+        message: TaskiqMessage,
+        broker: AsyncBroker,
+        delivery: Delivery | None = None,
+    ) -> None:
         self.message = message
         self.broker = broker
         self.state: TaskiqState = broker.state
-        self.acked = False
-        self._ack: Any = None
+        self._delivery = delivery
 
-    async def requeue(self) -> None:
-        """Send this same message again and stop the current run.
+    @property
+    def requeue_count(self) -> int:
+        """How many times this message was requeued with `requeue` before this run."""
+        return _as_count(self.message.labels.get(REQUEUE_LABEL, 0))
 
-        The ``X-Taskiq-requeue`` label counts requeues so a task can give up.
-        Nothing after it runs: it raises a control exception the receiver handles.
+    async def requeue(self) -> NoReturn:
+        """Send this same message (same task id) again and end the current run.
+
+        The ``X-Taskiq-requeue`` label counts requeues so that a task can give up
+        after a few. This run stores no result, the original delivery is acked,
+        and nothing after the call runs: it raises `TaskRequeuedError`, which the
+        receiver handles (do not catch it in the task).
         """
-        count = int(self.message.labels.get(REQUEUE_LABEL, 0)) + 1
-        self.message.labels[REQUEUE_LABEL] = count
+        self.message.labels[REQUEUE_LABEL] = self.requeue_count + 1
         await self.broker.kick(self.broker.formatter.dumps(self.message))
-        raise TaskRequeuedError
+        raise TaskRequeuedError(task_id=self.message.task_id)
 
-    def reject(self) -> None:
-        """Drop this message: it is not retried, and dead-lettered where the broker can."""
+    def reject(self) -> NoReturn:
+        """Refuse this message for good and end the current run.
+
+        The delivery is rejected (dead-lettered where the broker can, otherwise
+        dropped) and an error result with `TaskRejectedError` is stored so that a
+        waiting client does not wait forever. Raises `TaskRejectedError`.
+        """
         raise TaskRejectedError
 
     async def ack(self) -> None:
-        """Acknowledge now (for ``ack_type="manual"``); later calls do nothing."""
-        if self.acked or self._ack is None:
-            self.acked = True
-            return
-        self.acked = True
-        result = self._ack()
-        if result is not None:
-            await result
+        """Acknowledge the delivery now; for ``ack_type="manual"``. Later calls do nothing."""
+        if self._delivery is not None:
+            await self._delivery.ack()
 
 
-class TaskRequeuedError(TaskiqError):
-    """Internal: the task requeued itself; no result is stored for this run."""
+class TaskRequeuedError(NoResultError):
+    """The task requeued itself with `Context.requeue`; this run stores no result."""
 
-    __template__ = "The task requeued itself; this run stores no result."
+    __template__ = "Task {task_id!r} requeued itself; this run stores no result."
+
+
+def _as_count(raw: object) -> int:
+    try:
+        return max(int(str(raw)), 0)
+    except ValueError:
+        logger.warning("Ignoring a malformed %s label: %r.", REQUEUE_LABEL, raw)
+        return 0

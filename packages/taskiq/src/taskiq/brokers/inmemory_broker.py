@@ -1,12 +1,16 @@
 """Runs tasks in the current process, on the same receiver path as a real worker.
 
-Meant for development and tests: middlewares, dependencies, casting and
-timeouts behave as they would in ``taskiq worker``, without any service.
+Meant for development and tests: middlewares, dependencies, argument casting,
+timeouts, ack labels and result storage behave as they do in ``taskiq worker``,
+without any service. Results go to an `InmemoryResultBackend` that keeps the
+newest ``max_stored_results`` (100 by default; ``-1`` keeps all).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,12 +24,24 @@ from taskiq.message import BrokerMessage
 from taskiq.receiver import Receiver
 from taskiq.result_backends.inmemory import DEFAULT_MAX_STORED_RESULTS, InmemoryResultBackend
 
+__all__ = ["InMemoryBroker", "InmemoryResultBackend"]
+
+logger = logging.getLogger("taskiq.inmemory")
+
+#: How many task errors `InMemoryBroker.wait_all(raise_errors=True)` remembers.
+MAX_REMEMBERED_ERRORS = 100
+
 
 class InMemoryBroker(AsyncBroker):
-    """A broker with no transport: ``kiq`` hands the message to a local receiver.
+    """A broker with no transport: ``kiq`` hands the message to a local `Receiver`.
 
-    ``await_inplace=True`` runs the task before ``kiq`` returns; otherwise it
-    runs in the background and ``wait_all()`` waits for every running task.
+    - ``await_inplace=True``: the task has run (and its result is stored) when
+      ``kiq`` returns. Otherwise it runs as a background asyncio task and
+      `wait_all` waits for every one of them.
+    - ``max_async_tasks``: background tasks running at once (None: no bound).
+    - ``sync_tasks_pool_size``: threads for sync tasks.
+    - ``cast_types``: cast arguments to annotations, as ``taskiq worker`` does.
+    - ``max_stored_results``: bound of the default result backend (-1: none).
     """
 
     def __init__(
@@ -35,7 +51,7 @@ class InMemoryBroker(AsyncBroker):
         cast_types: bool = True,
         result_backend: AsyncResultBackend[Any] | None = None,
         task_id_generator: Callable[[], str] | None = None,
-        max_async_tasks: int = 30,
+        max_async_tasks: int | None = 30,
         propagate_exceptions: bool = True,
         await_inplace: bool = False,
     ) -> None:
@@ -43,8 +59,10 @@ class InMemoryBroker(AsyncBroker):
             result_backend or InmemoryResultBackend(max_stored_results),
             task_id_generator,
         )
-        self.executor = ThreadPoolExecutor(max_workers=sync_tasks_pool_size)
+        self.sync_tasks_pool_size = sync_tasks_pool_size
+        self.max_async_tasks = max_async_tasks
         self.await_inplace = await_inplace
+        self.executor = ThreadPoolExecutor(max_workers=sync_tasks_pool_size)
         self.receiver = Receiver(
             broker=self,
             executor=self.executor,
@@ -53,38 +71,92 @@ class InMemoryBroker(AsyncBroker):
             propagate_exceptions=propagate_exceptions,
         )
         self._running: set[asyncio.Task[None]] = set()
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
+        self._errors: deque[BaseException] = deque(maxlen=MAX_REMEMBERED_ERRORS)
+        self._executor_closed = False
 
     async def kick(self, message: BrokerMessage) -> None:
-        """Run the task here: now (``await_inplace``) or as a background task."""
+        """Run the task here: before returning (``await_inplace``) or in the background.
+
+        In the background a ``delay`` label (seconds) is honoured.
+        """
         if self.find_task(message.task_name) is None:
             raise UnknownTaskError(task_name=message.task_name)
-        run = self.receiver.callback(message.message, raise_err=True)
         if self.await_inplace:
-            await run
+            await self._run(message.message)
             return
-        task = asyncio.create_task(run)
+        task = asyncio.create_task(self._run_later(message))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
+
+    async def _run_later(self, message: BrokerMessage) -> None:
+        delay = _delay_from_labels(message.labels)
+        if delay:
+            await asyncio.sleep(delay)
+        async with self._slots_for_loop():
+            await self._run(message.message)
+
+    async def _run(self, payload: bytes) -> None:
+        result = await self.receiver.callback(payload)
+        if result is not None and result.error is not None:
+            self._errors.append(result.error)
+
+    def _slots_for_loop(self) -> asyncio.Semaphore:
+        # A semaphore belongs to one event loop; tests often start a new loop per test.
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots_loop is not loop:
+            limit = self.max_async_tasks if self.max_async_tasks and self.max_async_tasks > 0 else 0
+            self._slots = asyncio.Semaphore(limit or 2**31)
+            self._slots_loop = loop
+        return self._slots
 
     def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """In-memory brokers deliver through ``kick``; there is nothing to listen to."""
         raise ListenError(
-            "InMemoryBroker runs tasks inside kiq(); it cannot be used with `taskiq worker`.",
+            "InMemoryBroker runs tasks inside kiq(); it cannot be used with `taskiq worker`. "
+            "Use a broker with a transport (Redis, RabbitMQ, NATS) for separate workers.",
             reason="no transport",
         )
 
-    async def wait_all(self) -> None:
-        """Wait until every task started by ``kiq`` has finished."""
+    async def wait_all(self, raise_errors: bool = False) -> None:
+        """Wait until every task sent with ``kiq`` has finished (tasks they send too).
+
+        With ``raise_errors=True``, re-raise the first error of a task that
+        failed since the last call, so a test fails where a task failed. The
+        remembered errors are cleared either way.
+        """
         while self._running:
             await asyncio.gather(*list(self._running), return_exceptions=True)
+        errors = list(self._errors)
+        self._errors.clear()
+        if raise_errors and errors:
+            if len(errors) > 1:
+                logger.error("%d tasks failed; raising the first error.", len(errors))
+            raise errors[0]
 
     async def startup(self) -> None:
-        """Run worker *and* client startup: this process is both."""
+        """Run worker *and* client startup: this process is both. Restartable after shutdown."""
+        if self._executor_closed:
+            self.executor = ThreadPoolExecutor(max_workers=self.sync_tasks_pool_size)
+            self.receiver.executor = self.executor
+            self._executor_closed = False
         await self._fire(TaskiqEvents.WORKER_STARTUP)
         await super().startup()
 
     async def shutdown(self) -> None:
-        """Finish running tasks, then run both sides' shutdown."""
+        """Finish running tasks, run both sides' shutdown, then release the thread pool."""
         await self.wait_all()
         await self._fire(TaskiqEvents.WORKER_SHUTDOWN)
         await super().shutdown()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self._executor_closed = True
+
+
+def _delay_from_labels(labels: dict[str, Any]) -> float:
+    raw = labels.get("delay")
+    try:
+        return max(float(raw), 0.0) if raw not in (None, "") else 0.0
+    except (TypeError, ValueError):
+        logger.warning("Ignoring the delay label %r: it is not a number of seconds.", raw)
+        return 0.0

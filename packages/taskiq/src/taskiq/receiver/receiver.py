@@ -1,7 +1,8 @@
 """Receives deliveries from a broker and runs them: prefetch → decode → run → settle.
 
-Each step is its own small function so the path of one message can be read
-top to bottom in `Receiver.callback`.
+`Receiver.listen` is the prefetch loop; `Receiver.callback` takes one delivery
+through decode, run and settle, one small step each, so the path of a message
+can be read top to bottom in `_process`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,19 @@ import asyncio
 import inspect
 import logging
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
-from taskiq_dependencies import DependencyGraph
-
 from taskiq.abc.broker import AsyncBroker
 from taskiq.acks import AckableMessage, AcknowledgeType
-from taskiq.context import Context
+from taskiq.context import Context, TaskRequeuedError
+from taskiq.exceptions import NoResultError, TaskRejectedError, UnknownTaskError
+from taskiq.receiver.call import call_task, timeout_from_labels
+from taskiq.receiver.delivery import Delivery, MalformedMessageError
+from taskiq.receiver.dispatch import Dispatcher
+from taskiq.receiver.plan import TaskPlan
+from taskiq.receiver.stop import END, STOPPED, next_or_end, unless_stopped
 from taskiq.result import TaskiqResult
 from taskiq.state import TaskiqState
 
@@ -27,9 +33,25 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger("taskiq.receiver")
 
+RawDelivery = bytes | str | AckableMessage
+_QUIET_ERRORS = (MalformedMessageError, UnknownTaskError)
+
 
 class Receiver:
-    """Runs tasks delivered by ``broker.listen()`` inside one worker process."""
+    """Runs the tasks that ``broker.listen()`` delivers, inside one worker process.
+
+    - ``max_async_tasks``: how many tasks run at once (None or 0: no bound).
+    - ``max_prefetch``: how many fetched deliveries may wait for a free slot.
+    - ``ack_type``: when deliveries are acked (`AcknowledgeType`, default
+      ``when_saved``); a task's ``ack_type`` label overrides it.
+    - ``max_tasks_to_execute``: stop fetching after this many deliveries, finish
+      them, call ``on_exit(receiver)`` and return.
+    - ``wait_tasks_timeout``: on stop, how long running tasks may take to finish
+      (None: as long as they need); later ones are cancelled and left unsettled.
+    - ``validate_params``: cast arguments to the annotated types.
+    - ``propagate_exceptions``: throw a task's exception into its generator
+      dependencies at teardown.
+    """
 
     def __init__(
         self,
@@ -40,8 +62,8 @@ class Receiver:
         max_prefetch: int = 0,
         propagate_exceptions: bool = True,
         run_startup: bool = False,
-        ack_type: AcknowledgeType | None = None,
-        on_exit: Any = None,
+        ack_type: AcknowledgeType | str | None = None,
+        on_exit: Callable[[Receiver], Awaitable[None] | None] | None = None,
         max_tasks_to_execute: int | None = None,
         wait_tasks_timeout: float | None = None,
     ) -> None:
@@ -52,96 +74,282 @@ class Receiver:
         self.max_prefetch = max_prefetch
         self.propagate_exceptions = propagate_exceptions
         self.run_startup = run_startup
-        self.ack_type = ack_type or AcknowledgeType.WHEN_SAVED
+        self.ack_type = AcknowledgeType(ack_type or AcknowledgeType.WHEN_SAVED)
         self.on_exit = on_exit
         self.max_tasks_to_execute = max_tasks_to_execute
         self.wait_tasks_timeout = wait_tasks_timeout
-        self._graphs: dict[str, DependencyGraph] = {}
+        #: Deliveries fetched by `listen` so far.
+        self.received = 0
+        self._plans: dict[str, TaskPlan] = {}
 
-    async def callback(self, message: bytes | AckableMessage, raise_err: bool = False) -> None:
-        """Process one delivery from start to finish."""
-        data = message.data if isinstance(message, AckableMessage) else message
-        raw = data.encode() if isinstance(data, str) else data
+    # -- prefetch ------------------------------------------------------------
+
+    async def listen(self, finish_event: asyncio.Event) -> None:
+        """Consume ``broker.listen()`` until ``finish_event`` is set or the stream ends.
+
+        Setting ``finish_event`` stops fetching at once (even while the broker
+        waits for a message). Running tasks then get ``wait_tasks_timeout``
+        seconds to finish and are settled; fetched deliveries that never started
+        are left unsettled for the broker to deliver again.
+        """
+        if self.run_startup:
+            await self.broker.startup()
+        dispatcher: Dispatcher[RawDelivery] = Dispatcher(
+            self.callback,
+            self.max_async_tasks,
+            self.max_prefetch,
+        )
+        stop = asyncio.ensure_future(finish_event.wait())
+        iterator = self.broker.listen()
         try:
-            taskiq_msg = self.broker.formatter.loads(raw)
+            await self._fetch_until_stopped(iterator, dispatcher, stop)
+            await self._finish(dispatcher, stop)
+        except BaseException:
+            dispatcher.stop_starting()
+            await dispatcher.drain(0)
+            raise
+        finally:
+            stop.cancel()
+            await _aclose(iterator)
+
+    async def _fetch_until_stopped(
+        self,
+        iterator: AsyncIterator[RawDelivery],
+        dispatcher: Dispatcher[RawDelivery],
+        stop: asyncio.Future[Any],
+    ) -> None:
+        while not self._received_enough():
+            if dispatcher.has_room():
+                await dispatcher.wait_for_room()  # returns without suspending
+            elif await unless_stopped(dispatcher.wait_for_room(), stop) is STOPPED:
+                return
+            delivery = await unless_stopped(next_or_end(iterator), stop)
+            if delivery is STOPPED or delivery is END:
+                return
+            self.received += 1
+            dispatcher.submit(delivery)
+
+    def _received_enough(self) -> bool:
+        limit = self.max_tasks_to_execute
+        return limit is not None and limit > 0 and self.received >= limit
+
+    async def _finish(self, dispatcher: Dispatcher[RawDelivery], stop: asyncio.Future[Any]) -> None:
+        if not stop.done():  # the stream ended or the task limit was reached: finish all
+            await unless_stopped(dispatcher.wait_idle(), stop)
+        left = dispatcher.stop_starting()
+        if left:
+            logger.info("Leaving %d fetched, unstarted deliveries to the broker.", len(left))
+        cancelled = await dispatcher.drain(self.wait_tasks_timeout)
+        if cancelled:
+            logger.warning(
+                "%d tasks were still running after wait_tasks_timeout=%s s and were "
+                "cancelled; their deliveries are not acknowledged.",
+                cancelled,
+                self.wait_tasks_timeout,
+            )
+        if self._received_enough() and self.on_exit is not None:
+            outcome = self.on_exit(self)
+            if inspect.isawaitable(outcome):
+                await outcome
+
+    # -- decode → run → settle -------------------------------------------------
+
+    async def callback(
+        self,
+        message: RawDelivery,
+        raise_err: bool = False,
+    ) -> TaskiqResult[Any] | None:
+        """Take one delivery through decode → run → store → settle.
+
+        Returns the task's result (None when no task ran or the task requeued
+        itself). A bad delivery or a failing backend is logged and never stops
+        the worker; ``raise_err=True`` re-raises such errors after logging.
+        Errors of the task itself are never raised: they are in the result.
+        """
+        try:
+            return await self._process(Delivery(message))
+        except _QUIET_ERRORS as exc:
+            logger.error("Dropped a delivery: %s", exc)
+            if raise_err:
+                raise
+        except Exception:
+            logger.exception("Failed to process a delivery.")
+            if raise_err:
+                raise
+        return None
+
+    async def _process(self, delivery: Delivery) -> TaskiqResult[Any] | None:
+        message = await self._decode(delivery)
+        task = await self._find_task(delivery, message)
+        ack_type = self._ack_type_for(task, message)
+        if ack_type is AcknowledgeType.WHEN_RECEIVED:
+            await delivery.ack()
+        message, result = await self._execute(task, message, delivery)
+        if isinstance(result.error, TaskRequeuedError):
+            await delivery.ack()  # the copy it sent replaces this delivery
+            return None
+        if ack_type is AcknowledgeType.WHEN_EXECUTED:
+            await delivery.ack()
+        stored = await self._store(message, result)
+        if isinstance(result.error, TaskRejectedError):
+            await delivery.reject()
+        elif stored and ack_type is AcknowledgeType.WHEN_SAVED:
+            await delivery.ack()
+        return result
+
+    async def _decode(self, delivery: Delivery) -> TaskiqMessage:
+        try:
+            return self.broker.formatter.loads(delivery.data)
+        except Exception as exc:
+            await delivery.reject()
+            raise MalformedMessageError(payload=delivery.data[:200], reason=exc) from exc
+
+    async def _find_task(
+        self,
+        delivery: Delivery,
+        message: TaskiqMessage,
+    ) -> AsyncTaskiqDecoratedTask[Any, Any]:
+        task = self.broker.find_task(message.task_name)
+        if task is not None:
+            return task
+        await delivery.reject()
+        error = UnknownTaskError(task_name=message.task_name)
+        await self.broker.result_backend.set_result(message.task_id, _failed(message, error))
+        raise error
+
+    def _ack_type_for(
+        self,
+        task: AsyncTaskiqDecoratedTask[Any, Any],
+        message: TaskiqMessage,
+    ) -> AcknowledgeType:
+        label = message.labels.get("ack_type", task.labels.get("ack_type"))
+        if label is None:
+            return self.ack_type
+        try:
+            return AcknowledgeType(label)
         except ValueError:
-            logger.exception("Dropping a message that cannot be decoded: %.200r", raw)
-            await _settle(message, reject=True)
-            return
-        task = self.broker.find_task(taskiq_msg.task_name)
-        if task is None:
-            logger.error("Dropping message for unknown task %r.", taskiq_msg.task_name)
-            await _settle(message, reject=True)
-            return
-        taskiq_msg = await self.broker.middleware_chain.pre_execute(taskiq_msg)
-        result = await self.run_task(task, taskiq_msg)
-        await self.broker.middleware_chain.post_execute(taskiq_msg, result)
-        await self.broker.result_backend.set_result(taskiq_msg.task_id, result)
-        await self.broker.middleware_chain.post_save(taskiq_msg, result)
-        await _settle(message)
+            logger.warning("Ignoring unknown ack_type label %r of %s.", label, task.task_name)
+            return self.ack_type
+
+    async def _execute(
+        self,
+        task: AsyncTaskiqDecoratedTask[Any, Any],
+        message: TaskiqMessage,
+        delivery: Delivery,
+    ) -> tuple[TaskiqMessage, TaskiqResult[Any]]:
+        """pre_execute → run → on_error → post_execute; a failing pre_execute fails the task."""
+        chain = self.broker.middleware_chain
+        try:
+            message = await chain.pre_execute(message)
+        except Exception as exc:
+            logger.exception("pre_execute failed for task %s; it does not run.", message.task_id)
+            result = _failed(message, exc)
+        else:
+            result = await self.run_task(task, message, delivery=delivery)
+        error = result.error
+        if isinstance(error, TaskRequeuedError):
+            return message, result
+        if error is not None and not isinstance(error, TaskRejectedError):
+            await chain.on_error(message, result, error)
+        await chain.post_execute(message, result)
+        return message, result
+
+    async def _store(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> bool:
+        """Store the result and run post_save; False if the backend failed."""
+        if isinstance(result.error, NoResultError):
+            return True  # a retry middleware sent the task again: its last attempt stores
+        try:
+            await self.broker.result_backend.set_result(message.task_id, result)
+        except Exception:
+            logger.exception(
+                "Could not store the result of task %s; its delivery is not acknowledged "
+                "under ack_type=when_saved, so the broker can deliver it again.",
+                message.task_id,
+            )
+            return False
+        await self.broker.middleware_chain.post_save(message, result)
+        return True
+
+    # -- run -----------------------------------------------------------------
 
     async def run_task(
         self,
         task: AsyncTaskiqDecoratedTask[Any, Any],
         message: TaskiqMessage,
+        *,
+        delivery: Delivery | None = None,
     ) -> TaskiqResult[Any]:
-        """Run the task function with its dependencies; capture its value or error."""
-        graph = self._graph_for(task)
-        context = Context(message, self.broker)
-        cache = {Context: context, TaskiqState: self.broker.state, AsyncBroker: self.broker}
-        cache.update(self.broker.custom_dependency_context)
+        """Run the task with its dependencies and cast arguments; capture value or error."""
+        plan = self._plan_for(task)
+        context = Context(message, self.broker, delivery)
         start = time.perf_counter()
-        error: BaseException | None = None
-        value: Any = None
-        async with graph.async_ctx(
-            cache,
-            replaced_deps=self.broker.dependency_overrides or None,
-            exception_propagation=self.propagate_exceptions,
-        ) as ctx:
-            try:
-                kwargs = await ctx.resolve_kwargs()
-                kwargs.update(message.kwargs)
-                value = await self._call(task.original_func, message.args, kwargs)
-            except Exception as exc:
-                error = exc
+        try:
+            value = await self._call(plan, message, context)
+        except Exception as exc:
+            return _failed(message, exc, time.perf_counter() - start)
         return TaskiqResult(
-            is_err=error is not None,
+            is_err=False,
             return_value=value,
             execution_time=time.perf_counter() - start,
             labels=message.labels,
-            error=error,
         )
 
-    async def _call(self, func: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if inspect.iscoroutinefunction(func):
-            return await func(*args, **kwargs)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: func(*args, **kwargs))
+    async def _call(self, plan: TaskPlan, message: TaskiqMessage, context: Context) -> Any:
+        bound = plan.parameters.bind(message.task_name, message.args, message.kwargs)
+        async with plan.graph.async_ctx(
+            self._dependency_cache(context),
+            exception_propagation=self.propagate_exceptions,
+        ) as resolver:
+            for name, value in (await resolver.resolve_kwargs()).items():
+                bound.arguments.setdefault(name, value)
+            return await call_task(
+                plan.target,
+                bound,
+                is_async=plan.is_async,
+                executor=self.executor,
+                timeout=timeout_from_labels(message.labels),
+                task_name=message.task_name,
+            )
 
-    def _graph_for(self, task: AsyncTaskiqDecoratedTask[Any, Any]) -> DependencyGraph:
-        graph = self._graphs.get(task.task_name)
-        if graph is None:
-            graph = DependencyGraph(task.original_func)
-            self._graphs[task.task_name] = graph
-        return graph
+    def _dependency_cache(self, context: Context) -> dict[Any, Any]:
+        broker = self.broker
+        cache: dict[Any, Any] = {
+            Context: context,
+            TaskiqState: broker.state,
+            AsyncBroker: broker,
+            type(broker): broker,
+        }
+        cache.update(broker.custom_dependency_context)
+        return cache
 
-    async def listen(self, finish_event: asyncio.Event) -> None:
-        """Consume ``broker.listen()`` until ``finish_event`` is set or the stream ends."""
-        tasks: set[asyncio.Task[None]] = set()
-        async for message in self.broker.listen():
-            task = asyncio.create_task(self.callback(message))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            if finish_event.is_set():
-                break
-        if tasks:
-            await asyncio.wait(tasks)
+    def _plan_for(self, task: AsyncTaskiqDecoratedTask[Any, Any]) -> TaskPlan:
+        plan = self._plans.get(task.task_name)
+        overrides = self.broker.dependency_overrides
+        if plan is None or not plan.is_current(task, overrides):
+            plan = TaskPlan(task, self.validate_params, overrides)
+            self._plans[task.task_name] = plan
+        return plan
 
 
-async def _settle(message: bytes | AckableMessage, reject: bool = False) -> None:
-    if not isinstance(message, AckableMessage):
+def _failed(
+    message: TaskiqMessage,
+    error: BaseException,
+    execution_time: float = 0.0,
+) -> TaskiqResult[Any]:
+    return TaskiqResult(
+        is_err=True,
+        return_value=None,
+        execution_time=execution_time,
+        labels=message.labels,
+        error=error,
+    )
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is None:
         return
-    callback = message.reject if reject and message.reject is not None else message.ack
-    outcome = callback()
-    if outcome is not None:
-        await outcome
+    try:
+        await aclose()
+    except Exception:
+        logger.exception("The broker's listen() generator failed while closing.")

@@ -1,0 +1,74 @@
+"""Calls a task function: async ones on the event loop, sync ones in an executor.
+
+The ``timeout`` label bounds the call. An async task is cancelled when it runs
+out of time. A sync task runs in a thread (or process) that Python cannot
+stop: its result reports the timeout at once, but the function keeps running
+in the background until it returns on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
+from typing import Any
+
+from taskiq.exceptions import TaskTimeoutError
+
+logger = logging.getLogger("taskiq.receiver")
+
+
+def timeout_from_labels(labels: Mapping[str, Any]) -> float | None:
+    """Read the ``timeout`` label (seconds, maybe as a string); None if absent or unusable."""
+    raw = labels.get("timeout")
+    if raw is None or raw == "":
+        return None
+    try:
+        timeout = float(raw)
+    except (TypeError, ValueError):
+        logger.warning("Ignoring the timeout label %r: it is not a number of seconds.", raw)
+        return None
+    return timeout if timeout > 0 else None
+
+
+async def call_task(
+    func: Callable[..., Any],
+    bound: inspect.BoundArguments,
+    *,
+    is_async: bool,
+    executor: Executor | None,
+    timeout: float | None,
+    task_name: str,
+) -> Any:
+    """Run ``func`` with the bound arguments; raise `TaskTimeoutError` past ``timeout``.
+
+    For a sync task ``func`` should be the decorated task object (which pickles by
+    reference) so that a ``ProcessPoolExecutor`` can run it.
+    """
+    if is_async:
+        call: Awaitable[Any] = func(*bound.args, **bound.kwargs)
+    else:
+        sync_call = functools.partial(func, *bound.args, **bound.kwargs)
+        call = asyncio.get_running_loop().run_in_executor(executor, sync_call)
+    value = await (_bounded(call, timeout, task_name) if timeout else call)
+    if inspect.isawaitable(value):  # a sync callable that returned a coroutine
+        value = await value
+    return value
+
+
+async def _bounded(call: Awaitable[Any], timeout: float, task_name: str) -> Any:
+    # Not asyncio.wait_for: a task that raises TimeoutError itself must keep its own error.
+    running = asyncio.ensure_future(call)
+    try:
+        done, _ = await asyncio.wait({running}, timeout=timeout)
+    except asyncio.CancelledError:
+        running.cancel()
+        raise
+    if not done:
+        running.cancel()
+        await asyncio.wait({running})  # let an async task run its finally blocks
+        raise TaskTimeoutError(task_name=task_name, timeout=timeout)
+    return running.result()
