@@ -131,6 +131,11 @@ class AioPikaBroker(AsyncBroker):
         return self
 
     @property
+    def is_connected(self) -> bool:
+        """True between `startup` and `shutdown` (even while a reconnect is under way)."""
+        return self._connection is not None
+
+    @property
     def default_routing_key(self) -> str:
         """Routing key of a task without ``queue_name``/``routing_key`` labels."""
         key = self.main_queue.binding_key
