@@ -1,1 +1,21 @@
-"""taskiq_nats."""
+"""NATS for taskiq: brokers, a key-value result backend and a schedule source.
+
+- `JetStreamBroker` (recommended): at-least-once, a durable pull consumer per queue.
+- `PullBasedJetStreamBroker`, `PushBasedJetStreamBroker`: the same guarantees
+  with Taskiq's documented names and defaults.
+- `NatsBroker`: core NATS with queue groups; at-most-once.
+"""
+
+from taskiq_nats.dead_letters import DeadLetter
+from taskiq_nats.delivery import NatsAckableMessage, RedeliveryPolicy
+from taskiq_nats.jetstream import BaseJetStreamBroker
+from taskiq_nats.pull import JetStreamBroker, PullBasedJetStreamBroker
+
+__all__ = [
+    "BaseJetStreamBroker",
+    "DeadLetter",
+    "JetStreamBroker",
+    "NatsAckableMessage",
+    "PullBasedJetStreamBroker",
+    "RedeliveryPolicy",
+]

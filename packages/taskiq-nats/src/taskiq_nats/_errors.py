@@ -1,0 +1,44 @@
+"""The one place where nats-py exceptions become taskiq exceptions.
+
+Every call into nats-py that a user can observe goes through `nats_errors`, so
+callers only ever see `taskiq.exceptions` (with the nats error chained as
+``__cause__``) and every message says what to do next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import nats.errors
+from taskiq.exceptions import TaskiqError
+
+#: Exceptions raised by nats-py (and the socket layer under it).
+NATS_FAILURES: tuple[type[BaseException], ...] = (
+    nats.errors.Error,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+@contextmanager
+def nats_errors(error_cls: type[TaskiqError], **details: Any) -> Iterator[None]:
+    """Re-raise nats-py failures inside the block as ``error_cls(**details)``.
+
+    ``details`` fill the error's message template; ``reason`` is added from the
+    nats error unless given.
+    """
+    try:
+        yield
+    except NATS_FAILURES as exc:
+        details.setdefault("reason", describe(exc))
+        raise error_cls(**details) from exc
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line description of a nats-py error (its class names what happened)."""
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return f"{name}: {text}" if text and text != name else name

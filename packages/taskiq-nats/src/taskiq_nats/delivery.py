@@ -1,0 +1,147 @@
+"""One JetStream delivery inside a worker, from fetch to settlement.
+
+While the task runs, a heartbeat sends ``in_progress()`` every third of the
+consumer's ``ack_wait``, so JetStream never redelivers a task whose worker is
+alive, however long it runs; if the worker dies, the heartbeats stop and the
+message is redelivered after ``ack_wait``. Settling (ack, reject, nack,
+release) stops the heartbeat and happens at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+from taskiq.acks import AckableMessage
+
+from taskiq_nats._errors import NATS_FAILURES
+
+logger = logging.getLogger("taskiq_nats")
+
+#: Called with the message and a reason; must persist a dead-letter copy or raise.
+DeadLetterFn = Callable[[Msg, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RedeliveryPolicy:
+    """How a JetStream delivery is retried: NAK backoff and the delivery limit.
+
+    After delivery ``n`` fails (`NatsAckableMessage.nack`), the message comes back
+    after ``min(nak_backoff * 2 ** (n - 1), max_nak_backoff)`` seconds. A message
+    delivered more than ``max_deliver`` times is dead-lettered instead of run.
+    """
+
+    ack_wait: float = 30.0
+    max_deliver: int = 5
+    nak_backoff: float = 1.0
+    max_nak_backoff: float = 60.0
+
+    def backoff(self, num_delivered: int) -> float:
+        """Seconds to wait before delivery number ``num_delivered + 1``."""
+        exponent = min(max(num_delivered - 1, 0), 32)
+        return float(min(self.nak_backoff * 2**exponent, self.max_nak_backoff))
+
+    @property
+    def heartbeat_interval(self) -> float:
+        """Seconds between two ``in_progress()`` heartbeats."""
+        return max(self.ack_wait / 3, 0.05)
+
+
+@dataclass
+class NatsAckableMessage(AckableMessage):
+    """An `AckableMessage` that can also be NAKed for a retry with backoff."""
+
+    nack: Callable[[], Awaitable[None]] | None = None
+
+
+class Delivery:
+    """Heartbeats and settles one JetStream message exactly once."""
+
+    def __init__(
+        self,
+        msg: Msg,
+        policy: RedeliveryPolicy,
+        dead_letter: DeadLetterFn,
+        on_settled: Callable[[Delivery], None],
+    ) -> None:
+        self.msg = msg
+        self.policy = policy
+        self._dead_letter = dead_letter
+        self._on_settled = on_settled
+        self._settled = False
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    def start(self) -> NatsAckableMessage:
+        """Start heartbeating and return the message for the receiver."""
+        self._heartbeat = asyncio.create_task(self._beat())
+        return NatsAckableMessage(
+            data=self.msg.data,
+            ack=self.ack,
+            reject=self.reject,
+            nack=self.nack,
+        )
+
+    async def ack(self) -> None:
+        """The task is done: JetStream forgets the message."""
+        if await self._begin_settling():
+            await _quietly(self.msg.ack(), "ack")
+
+    async def reject(self) -> None:
+        """The message must never run again: copy it to the dead-letter stream, then TERM it."""
+        if await self._begin_settling():
+            await self.dead_letter("rejected by the worker")
+
+    async def nack(self) -> None:
+        """Processing failed: have JetStream redeliver after the policy's backoff."""
+        if await self._begin_settling():
+            delay = self.policy.backoff(self.msg.metadata.num_delivered)
+            await _quietly(self.msg.nak(delay=delay), "nak")
+
+    async def release(self) -> None:
+        """The worker is stopping before the task finished: redeliver now, elsewhere."""
+        if await self._begin_settling():
+            await _quietly(self.msg.nak(), "nak")
+
+    async def dead_letter(self, reason: str) -> None:
+        """Copy to the dead-letter stream and TERM; if the copy fails, NAK with backoff."""
+        try:
+            await self._dead_letter(self.msg, reason)
+        except NATS_FAILURES:
+            logger.exception("Could not dead-letter a message; it will be redelivered.")
+            delay = self.policy.backoff(self.msg.metadata.num_delivered)
+            await _quietly(self.msg.nak(delay=delay), "nak")
+            return
+        await _quietly(self.msg.term(), "term")
+
+    async def _begin_settling(self) -> bool:
+        if self._settled:
+            return False
+        self._settled = True
+        await self._stop_heartbeat()
+        self._on_settled(self)
+        return True
+
+    async def _stop_heartbeat(self) -> None:
+        beat = self._heartbeat
+        if beat is None or beat is asyncio.current_task():
+            return
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.policy.heartbeat_interval)
+            await _quietly(self.msg.in_progress(), "in_progress")
+
+
+async def _quietly(action: Awaitable[None], name: str) -> None:
+    """Send an acknowledgement; a lost one only costs a redelivery, so log and go on."""
+    try:
+        await action
+    except NATS_FAILURES as exc:
+        logger.warning("NATS %s failed (%r); the message may be redelivered.", name, exc)

@@ -1,0 +1,229 @@
+"""JetStream brokers: at-least-once delivery with explicit acks.
+
+`BaseJetStreamBroker` holds what push and pull consumers share: the task
+stream, publishing, the dead-letter stream, and turning each delivery into a
+heartbeating `Delivery` (or deferring it while it is delayed, or dead-lettering
+it once it was delivered ``max_deliver`` times). Subclasses only decide how
+messages are fetched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from taskiq.abc.broker import AsyncBroker
+from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.acks import AckableMessage
+from taskiq.exceptions import BrokerConnectionError, BrokerError, SendTaskError
+from taskiq.message import BrokerMessage
+
+from taskiq_nats import connection, headers
+from taskiq_nats._errors import nats_errors
+from taskiq_nats.dead_letters import DEFAULT_DEAD_LETTER_MAX_AGE, DeadLetter, DeadLetterStream
+from taskiq_nats.delivery import Delivery, RedeliveryPolicy
+
+logger = logging.getLogger("taskiq_nats")
+
+#: Seconds JetStream waits for an ack (or heartbeat) before redelivering.
+DEFAULT_ACK_WAIT = 30.0
+#: Deliveries of one message before it is dead-lettered.
+DEFAULT_MAX_DELIVER = 5
+#: Unacknowledged messages (running, prefetched or delayed) one consumer may have.
+DEFAULT_MAX_ACK_PENDING = 10_000
+
+
+class BaseJetStreamBroker(AsyncBroker):
+    """Shared machinery of the JetStream brokers; use `JetStreamBroker`."""
+
+    def __init__(
+        self,
+        servers: connection.Servers,
+        subject: str = "taskiq_tasks",
+        stream_name: str = "taskiq_jetstream",
+        queue: str | None = None,
+        durable: str = "taskiq_durable",
+        stream_config: StreamConfig | None = None,
+        consumer_config: ConsumerConfig | None = None,
+        result_backend: AsyncResultBackend[Any] | None = None,
+        task_id_generator: Callable[[], str] | None = None,
+        ack_wait: float = DEFAULT_ACK_WAIT,
+        max_deliver: int = DEFAULT_MAX_DELIVER,
+        nak_backoff: float = 1.0,
+        max_nak_backoff: float = 60.0,
+        dead_letter_stream: str | None = None,
+        dead_letter_max_age: float = DEFAULT_DEAD_LETTER_MAX_AGE,
+        connect_attempts: int = connection.DEFAULT_CONNECT_ATTEMPTS,
+        **connection_kwargs: Any,
+    ) -> None:
+        super().__init__(result_backend, task_id_generator)
+        self.servers = servers
+        self.subject = subject
+        self.stream_name = stream_name
+        self.queue = queue
+        self.durable = durable
+        self.stream_config = stream_config or _default_stream_config(stream_name, subject)
+        self.consumer_config = consumer_config
+        self.policy = RedeliveryPolicy(ack_wait, max_deliver, nak_backoff, max_nak_backoff)
+        dlq_name = dead_letter_stream or f"{stream_name}_dead_letters"
+        self.dead_letters = DeadLetterStream(
+            dlq_name,
+            f"taskiq_dead_letters.{dlq_name}",
+            dead_letter_max_age,
+        )
+        self.connect_attempts = connect_attempts
+        self.connection_kwargs = connection_kwargs
+        self.client: Client | None = None
+        self.js: JetStreamContext | None = None
+        self._in_flight: set[Delivery] = set()
+        self._closing = False
+
+    # -- lifecycle -------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Connect, then create the task and dead-letter streams if they are missing."""
+        await super().startup()
+        self._closing = False
+        self.client = await connection.connect(
+            self.servers,
+            self.connect_attempts,
+            **self.connection_kwargs,
+        )
+        self.js = self.client.jetstream()
+        with nats_errors(BrokerError, reason="cannot create the JetStream streams"):
+            await self._ensure_streams()
+
+    async def shutdown(self) -> None:
+        """Hand unfinished deliveries back for redelivery now, then disconnect."""
+        self._closing = True
+        for delivery in list(self._in_flight):
+            await delivery.release()
+        await connection.close(self.client)
+        await super().shutdown()
+
+    def is_closing(self) -> bool:
+        """True once `shutdown` has begun: fetch loops end instead of retrying."""
+        return self._closing
+
+    async def _ensure_streams(self) -> None:
+        js = self._jetstream()
+        try:
+            await js.stream_info(self.stream_config.name or self.stream_name)
+        except NotFoundError:
+            await js.add_stream(self.stream_config)
+        await self.dead_letters.ensure(js)
+
+    def _jetstream(self) -> JetStreamContext:
+        if self.js is None:
+            raise BrokerConnectionError(
+                service="NATS",
+                address=connection.mask_servers(self.servers),
+                reason="the broker is not started; call `await broker.startup()` first",
+            )
+        return self.js
+
+    # -- sending ---------------------------------------------------------
+
+    async def kick(self, message: BrokerMessage) -> None:
+        """Publish and wait for JetStream to persist the message (honours ``delay``)."""
+        js = self._jetstream()
+        with nats_errors(SendTaskError):
+            await js.publish(
+                self.subject,
+                message.message,
+                stream=self.stream_config.name,
+                headers=headers.task_headers(message),
+            )
+
+    # -- receiving -------------------------------------------------------
+
+    def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """Yield due deliveries as `NatsAckableMessage` (ack, reject and nack)."""
+        return self._listen()
+
+    async def _listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+        async for msg in self._messages():
+            ackable = await self._admit(msg)
+            if ackable is not None:
+                yield ackable
+
+    def _messages(self) -> AsyncGenerator[Msg, None]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    async def _admit(self, msg: Msg) -> AckableMessage | None:
+        """Defer a delayed message, dead-letter an exhausted one, else start a delivery."""
+        delivery = Delivery(msg, self.policy, self._store_dead_letter, self._in_flight.discard)
+        wait = headers.seconds_until_due(msg.headers)
+        if wait > 0:
+            await msg.nak(delay=wait)
+            return None
+        allowed = self.policy.max_deliver + (1 if headers.NOT_BEFORE in (msg.headers or {}) else 0)
+        if msg.metadata.num_delivered > allowed:
+            logger.error(
+                "Task message %s was delivered %d times without success; dead-lettering it.",
+                (msg.headers or {}).get(headers.TASK_ID, "?"),
+                msg.metadata.num_delivered - 1,
+            )
+            await delivery.dead_letter(f"max_deliver ({self.policy.max_deliver}) exceeded")
+            return None
+        self._in_flight.add(delivery)
+        return delivery.start()
+
+    async def _store_dead_letter(self, msg: Msg, reason: str) -> None:
+        await self.dead_letters.put(self._jetstream(), msg, reason)
+
+    def _consumer_config(self, **push_options: Any) -> ConsumerConfig:
+        """The durable consumer: explicit acks; our own max_deliver and dead letters."""
+        config = self.consumer_config or ConsumerConfig()
+        return dataclasses.replace(
+            config,
+            durable_name=config.durable_name or self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=config.ack_wait or self.policy.ack_wait,
+            max_deliver=-1,
+            filter_subject=config.filter_subject or self.subject,
+            max_ack_pending=config.max_ack_pending or DEFAULT_MAX_ACK_PENDING,
+            **push_options,
+        )
+
+    # -- dead letters ----------------------------------------------------
+
+    async def get_dead_letters(self, limit: int | None = 100) -> list[DeadLetter]:
+        """Dead-lettered task messages, oldest first (at most ``limit``; None for all)."""
+        with nats_errors(BrokerError):
+            return await self.dead_letters.list(self._jetstream(), limit)
+
+    async def replay_dead_letters(self, sequences: list[int] | None = None) -> int:
+        """Send dead letters (all, or those ``sequences``) back to their queue; return how many.
+
+        Each is republished on its original subject and then removed from the
+        dead-letter stream, so a replayed message gets a fresh ``max_deliver`` budget.
+        """
+        letters = await self.get_dead_letters(limit=None)
+        chosen = [ltr for ltr in letters if sequences is None or ltr.sequence in sequences]
+        with nats_errors(BrokerError):
+            for letter in chosen:
+                await self.dead_letters.replay(self._jetstream(), letter)
+        return len(chosen)
+
+    async def delete_dead_letter(self, sequence: int) -> None:
+        """Discard one dead letter for good."""
+        with nats_errors(BrokerError):
+            await self.dead_letters.delete(self._jetstream(), sequence)
+
+
+def _default_stream_config(stream_name: str, subject: str) -> StreamConfig:
+    """A work-queue stream on disk: a message is removed once a worker acks it."""
+    return StreamConfig(
+        name=stream_name,
+        subjects=[subject],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+    )

@@ -1,0 +1,150 @@
+"""Pull-based JetStream brokers: workers fetch tasks when they are ready for them.
+
+Pulling means a worker never holds messages it has not started (no message
+times out in a client buffer), and a fetch that fails while the server restarts
+is simply retried: the durable consumer survives on the server and the worker
+carries on where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, StreamConfig
+from nats.js.errors import BadRequestError
+from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.exceptions import ListenError
+
+from taskiq_nats import connection
+from taskiq_nats._errors import NATS_FAILURES, nats_errors
+from taskiq_nats.jetstream import BaseJetStreamBroker
+
+logger = logging.getLogger("taskiq_nats")
+
+#: Seconds one fetch waits for messages before asking again.
+DEFAULT_FETCH_TIMEOUT = 5.0
+#: Longest pause between two fetch attempts while the server is unreachable.
+MAX_RETRY_PAUSE = 5.0
+
+
+class PullBasedJetStreamBroker(BaseJetStreamBroker):
+    """At-least-once delivery through a durable pull consumer (``durable``).
+
+    Every worker of the same ``durable`` shares the tasks. Messages are acked
+    after processing (per the receiver's ack type), kept alive with
+    ``in_progress()`` while they run, NAKed with backoff on failure, and
+    dead-lettered after ``max_deliver`` deliveries or when rejected.
+    """
+
+    def __init__(
+        self,
+        servers: connection.Servers,
+        subject: str = "taskiq_tasks",
+        stream_name: str = "taskiq_jetstream",
+        queue: str | None = None,
+        durable: str = "taskiq_durable",
+        stream_config: StreamConfig | None = None,
+        consumer_config: ConsumerConfig | None = None,
+        pull_consume_batch: int = 1,
+        pull_consume_timeout: float | None = None,
+        result_backend: AsyncResultBackend[Any] | None = None,
+        task_id_generator: Callable[[], str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            servers,
+            subject=subject,
+            stream_name=stream_name,
+            queue=queue,
+            durable=durable,
+            stream_config=stream_config,
+            consumer_config=consumer_config,
+            result_backend=result_backend,
+            task_id_generator=task_id_generator,
+            **kwargs,
+        )
+        self.pull_consume_batch = pull_consume_batch
+        self.pull_consume_timeout = pull_consume_timeout or DEFAULT_FETCH_TIMEOUT
+
+    async def _messages(self) -> AsyncGenerator[Msg, None]:
+        with nats_errors(ListenError):
+            subscription = await self._subscribe()
+        pause = 0.1
+        while not self.is_closing():
+            try:
+                batch = await subscription.fetch(
+                    self.pull_consume_batch,
+                    timeout=self.pull_consume_timeout,
+                )
+            except nats.errors.TimeoutError:
+                continue
+            except NATS_FAILURES as exc:
+                if self.is_closing():
+                    return
+                pause = await self._recover(exc, pause)
+                continue
+            pause = 0.1
+            for msg in batch:
+                yield msg
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        """Create (or reuse) the durable consumer and bind a pull subscription to it."""
+        js = self._jetstream()
+        await self._ensure_consumer(js)
+        return await js.pull_subscribe_bind(durable=self.durable, stream=self.stream_name)
+
+    async def _ensure_consumer(self, js: JetStreamContext) -> None:
+        config = self._consumer_config()
+        self.durable = config.durable_name or self.durable
+        try:
+            info = await js.add_consumer(self.stream_name, config)
+        except BadRequestError as exc:
+            logger.warning("Using existing consumer %r as it is (%s).", self.durable, exc)
+            info = await js.consumer_info(self.stream_name, self.durable)
+        ack_wait = info.config.ack_wait or self.policy.ack_wait
+        self.policy = dataclasses.replace(self.policy, ack_wait=ack_wait)
+
+    async def _recover(self, exc: BaseException, pause: float) -> float:
+        """Wait, then recreate streams and consumer (a fresh server may have lost them)."""
+        logger.warning("Fetching tasks failed (%r); retrying in %.1f s.", exc, pause)
+        await asyncio.sleep(pause)
+        try:
+            await self._ensure_streams()
+            await self._ensure_consumer(self._jetstream())
+        except NATS_FAILURES as retry_exc:
+            logger.debug("NATS not ready yet: %r", retry_exc)
+        return min(pause * 2, MAX_RETRY_PAUSE)
+
+
+class JetStreamBroker(PullBasedJetStreamBroker):
+    """The recommended NATS broker: a durable pull consumer per ``queue``, at-least-once.
+
+    Workers started with the same ``queue`` share its tasks; the consumer is
+    named after the queue (``durable`` overrides the name). See
+    `PullBasedJetStreamBroker` for acks, heartbeats, retries and dead letters.
+    """
+
+    def __init__(
+        self,
+        servers: connection.Servers,
+        queue: str | None = None,
+        subject: str = "taskiq_tasks",
+        stream_name: str = "taskiq_jetstream",
+        durable: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            servers,
+            subject=subject,
+            stream_name=stream_name,
+            queue=queue,
+            durable=durable or queue or "taskiq_durable",
+            **kwargs,
+        )

@@ -1,0 +1,233 @@
+"""JetStreamBroker against the real NATS server: acks, heartbeats, NAK, dead letters, delay."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import nats
+import pytest
+from taskiq import Context, TaskiqDepends
+from taskiq.acks import AcknowledgeType
+from taskiq_nats import JetStreamBroker, NatsAckableMessage
+
+
+def make_broker(nats_url: str, names: Any, **kwargs: Any) -> JetStreamBroker:
+    return JetStreamBroker(
+        nats_url,
+        queue=f"q_{names.suffix}",
+        subject=names.subject(),
+        stream_name=names.stream(),
+        **kwargs,
+    )
+
+
+async def consumer_info(broker: JetStreamBroker) -> Any:
+    client = await nats.connect(broker.servers)  # type: ignore[arg-type]
+    try:
+        return await client.jetstream().consumer_info(broker.stream_name, broker.durable)
+    finally:
+        await client.close()
+
+
+async def stream_messages(broker: JetStreamBroker) -> int:
+    client = await nats.connect(broker.servers)  # type: ignore[arg-type]
+    try:
+        info = await client.jetstream().stream_info(broker.stream_name)
+        return int(info.state.messages)
+    finally:
+        await client.close()
+
+
+async def test_task_runs_once_and_is_removed_from_the_stream(
+    nats_url: str,
+    names: Any,
+    run_worker: Any,
+    eventually: Any,
+) -> None:
+    broker = make_broker(nats_url, names)
+    runs: list[int] = []
+
+    @broker.task(task_name="add")
+    async def add(a: int, b: int) -> None:
+        runs.append(a + b)
+
+    async with run_worker(broker):
+        await add.kiq(1, 2)
+        await eventually(lambda: runs == [3])
+        info = await consumer_info(broker)
+        await eventually(lambda: True)
+        assert info.config.ack_wait == 30.0
+        assert await stream_messages(broker) == 0
+
+
+async def test_long_task_is_kept_alive_and_not_redelivered(
+    nats_url: str,
+    names: Any,
+    run_worker: Any,
+    eventually: Any,
+) -> None:
+    broker = make_broker(nats_url, names, ack_wait=2.0)
+    runs: list[float] = []
+    done: list[float] = []
+
+    @broker.task(task_name="slow")
+    async def slow() -> None:
+        runs.append(time.monotonic())
+        await asyncio.sleep(6)
+        done.append(time.monotonic())
+
+    async with run_worker(broker):
+        await slow.kiq()
+        await eventually(lambda: done, timeout=30)
+        info = await consumer_info(broker)
+    assert len(runs) == 1
+    assert info.num_redelivered == 0
+    assert info.num_ack_pending == 0
+
+
+async def test_rejected_message_is_dead_lettered_and_can_be_replayed(
+    nats_url: str,
+    names: Any,
+    run_worker: Any,
+    eventually: Any,
+) -> None:
+    broker = make_broker(nats_url, names)
+    calls: list[str] = []
+
+    @broker.task(task_name="picky")
+    async def picky(word: str, context: Context = TaskiqDepends()) -> None:
+        calls.append(word)
+        if len(calls) == 1:
+            context.reject()
+
+    async with run_worker(broker):
+        sent = await picky.kiq("hello")
+        await eventually(lambda: len(calls) == 1)
+        letters: list[Any] = []
+
+        async def collect() -> None:
+            letters[:] = await broker.get_dead_letters()
+
+        while not letters:
+            await collect()
+            await asyncio.sleep(0.05)
+        assert [letter.task_id for letter in letters] == [sent.task_id]
+        assert letters[0].reason == "rejected by the worker"
+        assert letters[0].original_subject == broker.subject
+        assert letters[0].task_name == "picky"
+        assert await broker.replay_dead_letters() == 1
+        await eventually(lambda: calls == ["hello", "hello"])
+        assert await broker.get_dead_letters() == []
+
+
+async def test_unparseable_message_is_terminated_and_dead_lettered(
+    nats_url: str,
+    names: Any,
+    run_worker: Any,
+    eventually: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = make_broker(nats_url, names)
+    async with run_worker(broker):
+        client = await nats.connect(nats_url)
+        await client.jetstream().publish(broker.subject, b"\x00not a task")
+        await client.close()
+        letters: list[Any] = []
+        for _ in range(400):
+            letters = await broker.get_dead_letters()
+            if letters:
+                break
+            await asyncio.sleep(0.05)
+        assert [letter.data for letter in letters] == [b"\x00not a task"]
+        info = await consumer_info(broker)
+    assert info.num_ack_pending == 0
+    assert info.num_redelivered == 0
+    assert await stream_messages(broker) == 0
+    assert "cannot be decoded" in caplog.text
+
+
+async def test_nack_backs_off_then_max_deliver_dead_letters(
+    nats_url: str,
+    names: Any,
+    run_worker: Any,
+    eventually: Any,
+) -> None:
+    broker = make_broker(nats_url, names, max_deliver=3, nak_backoff=0.2)
+
+    @broker.task(task_name="never_works")
+    async def never_works() -> None:
+        """Never runs: the test settles deliveries by hand."""
+
+    await broker.startup()
+    try:
+        sent = await never_works.kiq()
+        stream = broker.listen()
+        arrivals = []
+        for _ in range(3):
+            message = await asyncio.wait_for(stream.__anext__(), 20)
+            arrivals.append(time.monotonic())
+            assert isinstance(message, NatsAckableMessage)
+            assert message.nack is not None
+            await message.nack()
+        consume = asyncio.create_task(stream.__anext__())
+        letters: list[Any] = []
+        for _ in range(400):
+            letters = await broker.get_dead_letters()
+            if letters:
+                break
+            await asyncio.sleep(0.05)
+        consume.cancel()
+        assert [letter.task_id for letter in letters] == [sent.task_id]
+        assert letters[0].deliveries == 4
+        assert "max_deliver" in letters[0].reason
+        # backoff doubles: 0.2 s after the first failure, 0.4 s after the second
+        assert arrivals[1] - arrivals[0] >= 0.2
+        assert arrivals[2] - arrivals[1] >= 0.4
+    finally:
+        await broker.shutdown()
+
+
+async def test_delay_label_defers_the_task(
+    nats_url: str,
+    names: Any,
+    run_worker: Any,
+    eventually: Any,
+) -> None:
+    broker = make_broker(nats_url, names)
+    ran_at: list[float] = []
+
+    @broker.task(task_name="later")
+    async def later() -> None:
+        ran_at.append(time.time())
+
+    async with run_worker(broker):
+        sent_at = time.time()
+        await later.kicker().with_labels(delay=2).kiq()
+        await eventually(lambda: ran_at)
+        info = await consumer_info(broker)
+    assert ran_at[0] >= sent_at + 2 - 0.05
+    assert info.num_ack_pending == 0
+
+
+async def test_manual_ack_unacked_message_is_released_on_shutdown(
+    nats_url: str,
+    names: Any,
+    run_worker: Any,
+    eventually: Any,
+) -> None:
+    first = make_broker(nats_url, names)
+    started: list[str] = []
+
+    @first.task(task_name="keeps")
+    async def keeps() -> None:
+        started.append("first")
+
+    async with run_worker(first, ack_type=AcknowledgeType.MANUAL):
+        await keeps.kiq()
+        await eventually(lambda: started)
+    second = make_broker(nats_url, names, ack_wait=30.0)
+    second.register_task(lambda: started.append("second"), task_name="keeps")
+    async with run_worker(second):
+        await eventually(lambda: started == ["first", "second"], timeout=10)
