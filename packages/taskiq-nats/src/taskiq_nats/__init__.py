@@ -10,11 +10,14 @@ from taskiq_nats.dead_letters import DeadLetter
 from taskiq_nats.delivery import NatsAckableMessage, RedeliveryPolicy
 from taskiq_nats.jetstream import BaseJetStreamBroker
 from taskiq_nats.pull import JetStreamBroker, PullBasedJetStreamBroker
+from taskiq_nats.result_backend import NATSKeyValueResultBackend, NATSObjectStoreResultBackend
 
 __all__ = [
     "BaseJetStreamBroker",
     "DeadLetter",
     "JetStreamBroker",
+    "NATSKeyValueResultBackend",
+    "NATSObjectStoreResultBackend",
     "NatsAckableMessage",
     "PullBasedJetStreamBroker",
     "RedeliveryPolicy",
