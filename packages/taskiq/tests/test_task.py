@@ -1,0 +1,106 @@
+"""AsyncTaskiqTask: the handle kiq() returns, on the in-memory broker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from taskiq import (
+    InMemoryBroker,
+    NoResultError,
+    TaskiqResultTimeoutError,
+    TaskProgress,
+    TaskState,
+)
+
+DEADLINE = 20.0
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[InMemoryBroker]:
+    broker = InMemoryBroker()
+    await broker.startup()
+    yield broker
+    await broker.shutdown()
+
+
+async def until(condition: Any) -> None:
+    """Poll an async condition until it holds or the deadline passes."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + DEADLINE
+    while not await condition():
+        assert loop.time() < end, "condition not met before the deadline"
+        await asyncio.sleep(0.01)
+
+
+async def test_is_ready_and_get_result_follow_the_task(broker: InMemoryBroker) -> None:
+    release = asyncio.Event()
+
+    @broker.task
+    async def gated() -> str:
+        await release.wait()
+        return "done"
+
+    sent = await gated.kiq()
+    assert await sent.is_ready() is False
+    with pytest.raises(NoResultError, match=sent.task_id):
+        await sent.get_result()
+    release.set()
+    await until(sent.is_ready)
+    assert (await sent.get_result()).return_value == "done"
+
+
+async def test_wait_result_times_out_then_succeeds_later(broker: InMemoryBroker) -> None:
+    release = asyncio.Event()
+
+    @broker.task
+    async def gated() -> int:
+        await release.wait()
+        return 1
+
+    sent = await gated.kiq()
+    with pytest.raises(TaskiqResultTimeoutError, match=r"not ready within 0\.05 seconds"):
+        await sent.wait_result(timeout=0.05)
+    release.set()
+    assert (await sent.wait_result(timeout=DEADLINE)).return_value == 1
+
+
+async def test_wait_result_returns_the_error_of_a_failed_task(broker: InMemoryBroker) -> None:
+    @broker.task
+    async def fails() -> None:
+        raise LookupError("no such row")
+
+    result = await (await fails.kiq()).wait_result(timeout=DEADLINE)
+    assert result.is_err
+    assert isinstance(result.error, LookupError)
+    with pytest.raises(LookupError, match="no such row"):
+        result.raise_for_error()
+
+
+async def test_get_progress_returns_what_the_backend_holds(broker: InMemoryBroker) -> None:
+    release = asyncio.Event()
+
+    @broker.task
+    async def gated() -> None:
+        await release.wait()
+
+    sent = await gated.kiq()
+    assert await sent.get_progress() is None
+    reported: TaskProgress[dict[str, int]] = TaskProgress(state=TaskState.STARTED, meta={"n": 3})
+    await broker.result_backend.set_progress(sent.task_id, reported)
+    progress = await sent.get_progress()
+    release.set()
+    await sent.wait_result(timeout=DEADLINE)
+    assert progress is not None
+    assert (progress.state, progress.meta) == (TaskState.STARTED, {"n": 3})
+
+
+async def test_repr_names_the_task_id(broker: InMemoryBroker) -> None:
+    @broker.task
+    async def noop() -> None:
+        """No-op."""
+
+    sent = await noop.kicker().with_task_id("abc").kiq()
+    assert repr(sent) == "AsyncTaskiqTask(task_id='abc')"
