@@ -45,6 +45,11 @@ from taskiq.exceptions import (
 from taskiq.funcs import gather
 from taskiq.kicker import AsyncKicker
 from taskiq.message import BrokerMessage, TaskiqMessage
+from taskiq.middlewares import (
+    PrometheusMiddleware,
+    SimpleRetryMiddleware,
+    SmartRetryMiddleware,
+)
 from taskiq.receiver import Receiver
 from taskiq.result import TaskiqResult
 from taskiq.result_backends.dummy import DummyResultBackend
@@ -76,6 +81,7 @@ __all__ = [
     "ListenError",
     "NoResultError",
     "ProgressTracker",
+    "PrometheusMiddleware",
     "Receiver",
     "ResultBackendError",
     "ResultGetError",
@@ -89,6 +95,8 @@ __all__ = [
     "SendTaskError",
     "SharedBrokerListenError",
     "SharedBrokerSendTaskError",
+    "SimpleRetryMiddleware",
+    "SmartRetryMiddleware",
     "TaskProgress",
     "TaskRejectedError",
     "TaskState",

@@ -1,0 +1,134 @@
+"""Retry a failed task at once, under the same task id, a bounded number of times.
+
+The retry is a new delivery of the same call (same task id, arguments and
+labels) sent through the broker's normal path, so ``wait_result()`` in the
+client sees the outcome of the *last* attempt. With ``no_result_on_retry``
+(the default) the failed attempt's result is replaced by `NoResultError`,
+which the receiver does not store: nothing reaches the client until the
+task succeeds or runs out of retries.
+
+Labels read from each task (they may arrive as strings):
+
+- ``retry_on_error``: retry this task (default: ``default_retry_label``);
+- ``max_retries``: how many retries after the first attempt (default:
+  ``default_retry_count``), so ``max_retries=3`` allows four runs in all;
+- ``_retries``: how many retries were already sent (written by us).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from taskiq.abc.middleware import TaskiqMiddleware
+from taskiq.context import TaskRequeuedError
+from taskiq.exceptions import NoResultError, TaskRejectedError
+from taskiq.kicker import AsyncKicker
+from taskiq.message import TaskiqMessage
+from taskiq.middlewares._labels import label_bool, label_int
+from taskiq.result import TaskiqResult
+
+logger = logging.getLogger("taskiq.middlewares.retry")
+
+#: Label counting the retries already sent for a task id.
+RETRIES_LABEL = "_retries"
+
+#: Control-flow outcomes that are never worth retrying.
+_NEVER_RETRIED: tuple[type[BaseException], ...] = (
+    NoResultError,
+    TaskRejectedError,
+    TaskRequeuedError,
+)
+
+
+class SimpleRetryMiddleware(TaskiqMiddleware):
+    """Re-send a task that raised, immediately, up to ``max_retries`` times.
+
+    ``types_of_exceptions`` limits retries to those exception types (and their
+    subclasses); by default every exception is retried. A retry that cannot be
+    sent is logged and the failed result is stored as is, so the client still
+    learns about the failure.
+    """
+
+    def __init__(
+        self,
+        default_retry_count: int = 3,
+        default_retry_label: bool = False,
+        no_result_on_retry: bool = True,
+        types_of_exceptions: Iterable[type[BaseException]] | None = None,
+    ) -> None:
+        self.default_retry_count = default_retry_count
+        self.default_retry_label = default_retry_label
+        self.no_result_on_retry = no_result_on_retry
+        self.types_of_exceptions = (
+            None if types_of_exceptions is None else tuple(types_of_exceptions)
+        )
+
+    def should_retry(self, message: TaskiqMessage, exception: BaseException) -> bool:
+        """Tell whether this task asks for retries and this exception qualifies."""
+        if isinstance(exception, _NEVER_RETRIED):
+            return False
+        if self.types_of_exceptions is not None and not isinstance(
+            exception,
+            self.types_of_exceptions,
+        ):
+            return False
+        return label_bool(message.labels, "retry_on_error", self.default_retry_label)
+
+    def next_retry(self, message: TaskiqMessage, exception: BaseException) -> int | None:
+        """Number the retry to send now (1 for the first), or None to give up."""
+        if not self.should_retry(message, exception):
+            return None
+        done = label_int(message.labels, RETRIES_LABEL, 0)
+        allowed = label_int(message.labels, "max_retries", self.default_retry_count)
+        if done >= allowed:
+            logger.warning(
+                "Task %s (%s) failed after %d retries; giving up: %r",
+                message.task_name,
+                message.task_id,
+                done,
+                exception,
+            )
+            return None
+        return done + 1
+
+    async def on_error(
+        self,
+        message: TaskiqMessage,
+        result: TaskiqResult[Any],
+        exception: BaseException,
+    ) -> None:
+        """Send the retry, then hide this attempt's result if asked to."""
+        retry = self.next_retry(message, exception)
+        if retry is None:
+            return
+        await self.send_retry(message, retry)
+        logger.info(
+            "Task %s (%s) failed with %r; retry %d sent.",
+            message.task_name,
+            message.task_id,
+            exception,
+            retry,
+        )
+        if self.no_result_on_retry:
+            result.error = NoResultError(
+                f"Task {message.task_id!r} failed and was retried (retry {retry}); "
+                "wait for the retry's result.",
+                task_id=message.task_id,
+            )
+
+    async def send_retry(self, message: TaskiqMessage, retry: int) -> None:
+        """Send retry number ``retry`` now; subclasses add delays."""
+        await self.retry_kicker(message, retry).kiq(*message.args, **message.kwargs)
+
+    def retry_kicker(
+        self,
+        message: TaskiqMessage,
+        retry: int,
+        **labels: Any,
+    ) -> AsyncKicker[Any, Any]:
+        """A kicker that re-sends ``message`` under its own task id."""
+        all_labels = {**message.labels, RETRIES_LABEL: retry, **labels}
+        kicker: AsyncKicker[Any, Any] = AsyncKicker(message.task_name, self.broker, all_labels)
+        return kicker.with_task_id(message.task_id)

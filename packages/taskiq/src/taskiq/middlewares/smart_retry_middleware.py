@@ -1,0 +1,175 @@
+"""Retry a failed task after a delay: fixed or exponential backoff, optional jitter.
+
+How the delayed retry travels, in order of preference:
+
+1. ``schedule_source`` given: the retry is stored there as a one-off
+   `ScheduledTask` at *now + delay*, and the scheduler sends it (it survives
+   worker restarts; it is a new delivery of the task, see docs/middlewares.md);
+2. the broker declares ``supports_delayed_delivery = True``: the retry is sent
+   at once with a ``delay`` label and the broker holds it back;
+3. otherwise (``InMemoryBroker``, ZeroMQ, any broker without delays): the
+   worker keeps an asyncio timer and sends the retry when it fires. Timers do
+   not survive the process: on a clean shutdown the pending retries are sent
+   immediately rather than lost.
+
+Labels: those of `SimpleRetryMiddleware`, plus ``delay`` (seconds, the base
+delay of this task; default ``default_delay``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from taskiq.abc.schedule_source import ScheduleSource
+from taskiq.message import TaskiqMessage
+from taskiq.middlewares._labels import label_float
+from taskiq.middlewares.backoff import retry_delay
+from taskiq.middlewares.simple_retry_middleware import RETRIES_LABEL, SimpleRetryMiddleware
+from taskiq.scheduler.scheduled_task import ScheduledTask
+
+logger = logging.getLogger("taskiq.middlewares.retry")
+
+#: Label that keeps the task's own base delay while ``delay`` carries the
+#: computed delay of one retry to the broker.
+BASE_DELAY_LABEL = "_retry_base_delay"
+
+#: Brokers that hold back a message carrying a ``delay`` label set this to True.
+DELAY_SUPPORT_ATTRIBUTE = "supports_delayed_delivery"
+
+
+class SmartRetryMiddleware(SimpleRetryMiddleware):
+    """`SimpleRetryMiddleware` with a delay before each retry.
+
+    ``use_delay_exponent`` doubles the delay on each retry, capped at
+    ``max_delay_exponent`` seconds; ``use_jitter`` draws the delay from
+    ``[delay / 2, delay]``. ``rng`` makes the jitter reproducible in tests.
+    """
+
+    def __init__(
+        self,
+        default_retry_count: int = 3,
+        default_retry_label: bool = False,
+        no_result_on_retry: bool = True,
+        default_delay: float = 5,
+        use_jitter: bool = False,
+        use_delay_exponent: bool = False,
+        max_delay_exponent: float = 60,
+        schedule_source: ScheduleSource | None = None,
+        types_of_exceptions: Iterable[type[BaseException]] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            default_retry_count,
+            default_retry_label,
+            no_result_on_retry,
+            types_of_exceptions,
+        )
+        if schedule_source is not None and not isinstance(schedule_source, ScheduleSource):
+            raise TypeError(
+                f"schedule_source must be a taskiq ScheduleSource or None, got "
+                f"{schedule_source!r}.",
+            )
+        self.default_delay = default_delay
+        self.use_jitter = use_jitter
+        self.use_delay_exponent = use_delay_exponent
+        self.max_delay_exponent = max_delay_exponent
+        self.schedule_source = schedule_source
+        self.rng = rng
+        self._timers: dict[asyncio.Task[None], tuple[TaskiqMessage, int]] = {}
+
+    def base_delay(self, message: TaskiqMessage) -> float:
+        """The task's own base delay: its first ``delay`` label, else ``default_delay``."""
+        first = label_float(message.labels, "delay", self.default_delay)
+        return label_float(message.labels, BASE_DELAY_LABEL, first)
+
+    def make_delay(self, message: TaskiqMessage, retries: int) -> float:
+        """Seconds to wait before retry number ``retries`` of this message."""
+        return retry_delay(
+            self.base_delay(message),
+            retries,
+            exponential=self.use_delay_exponent,
+            cap=self.max_delay_exponent,
+            jitter=self.use_jitter,
+            rng=self.rng,
+        )
+
+    async def send_retry(self, message: TaskiqMessage, retry: int) -> None:
+        """Send the retry through the schedule source, the broker, or a local timer."""
+        delay = self.make_delay(message, retry)
+        logger.info("Task %s retry %d in %.3f s.", message.task_name, retry, delay)
+        if self.schedule_source is not None:
+            await self._schedule(self.schedule_source, message, retry, delay)
+        elif getattr(self.broker, DELAY_SUPPORT_ATTRIBUTE, False) is True:
+            kicker = self.retry_kicker(message, retry, **self._delay_labels(message, delay))
+            await kicker.kiq(*message.args, **message.kwargs)
+        else:
+            self._start_timer(message, retry, delay)
+
+    def _delay_labels(self, message: TaskiqMessage, delay: float) -> dict[str, Any]:
+        return {"delay": delay, BASE_DELAY_LABEL: self.base_delay(message)}
+
+    async def _schedule(
+        self,
+        source: ScheduleSource,
+        message: TaskiqMessage,
+        retry: int,
+        delay: float,
+    ) -> None:
+        when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=delay)
+        labels = {**message.labels, RETRIES_LABEL: retry}
+        labels[BASE_DELAY_LABEL] = self.base_delay(message)
+        labels.pop("delay", None)
+        await source.add_schedule(
+            ScheduledTask(
+                task_name=message.task_name,
+                labels=labels,
+                args=list(message.args),
+                kwargs=dict(message.kwargs),
+                time=when,
+            ),
+        )
+
+    def _start_timer(self, message: TaskiqMessage, retry: int, delay: float) -> None:
+        timer = asyncio.create_task(self._send_after(message, retry, delay))
+        self._timers[timer] = (message, retry)
+        timer.add_done_callback(self._forget_timer)
+
+    def _forget_timer(self, timer: asyncio.Task[None]) -> None:
+        self._timers.pop(timer, None)
+
+    async def _send_after(self, message: TaskiqMessage, retry: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        current = asyncio.current_task()
+        if current is not None:
+            # From here on the retry is being sent; shutdown must not send it twice.
+            self._timers.pop(current, None)
+        await self._send_now(message, retry)
+
+    async def _send_now(self, message: TaskiqMessage, retry: int) -> None:
+        try:
+            await super().send_retry(message, retry)
+        except Exception:
+            logger.exception("Retry %d of task %s could not be sent.", retry, message.task_id)
+
+    @property
+    def pending_retries(self) -> int:
+        """Retries waiting on a local timer in this process."""
+        return len(self._timers)
+
+    async def shutdown(self) -> None:
+        """Send retries still waiting on a local timer now, rather than lose them."""
+        pending = list(self._timers.items())
+        for timer, _ in pending:
+            timer.cancel()
+        for _, (message, retry) in pending:
+            logger.warning(
+                "Sending retry %d of task %s early: the worker is stopping.",
+                retry,
+                message.task_id,
+            )
+            await self._send_now(message, retry)
