@@ -55,6 +55,7 @@ from taskiq.result import TaskiqResult
 from taskiq.result_backends.dummy import DummyResultBackend
 from taskiq.result_backends.inmemory import InmemoryResultBackend
 from taskiq.scheduler.scheduled_task import ScheduledTask
+from taskiq.scheduler.scheduler import TaskiqScheduler
 from taskiq.state import TaskiqState
 from taskiq.task import AsyncTaskiqTask
 
@@ -109,6 +110,7 @@ __all__ = [
     "TaskiqMiddleware",
     "TaskiqResult",
     "TaskiqResultTimeoutError",
+    "TaskiqScheduler",
     "TaskiqSerializer",
     "TaskiqState",
     "UnknownTaskError",

@@ -15,7 +15,12 @@ from taskiq.kicker import AsyncKicker
 from taskiq.task import AsyncTaskiqTask
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datetime
+
     from taskiq.abc.broker import AsyncBroker
+    from taskiq.abc.schedule_source import ScheduleSource
+    from taskiq.scheduler.created_schedule import CreatedSchedule
+    from taskiq.scheduler.scheduled_task import CronSpec
 
 _FuncParams = ParamSpec("_FuncParams")
 _ReturnType = TypeVar("_ReturnType")
@@ -78,6 +83,40 @@ class AsyncTaskiqDecoratedTask(Generic[_FuncParams, _ReturnType]):
     async def kiq(self, *args: Any, **kwargs: Any) -> Any:
         """Send the task to a worker and return a handle on its result."""
         return await self.kicker().kiq(*args, **kwargs)
+
+    async def schedule_by_cron(
+        self,
+        source: ScheduleSource,
+        cron: str | CronSpec,
+        *args: _FuncParams.args,
+        **kwargs: _FuncParams.kwargs,
+    ) -> CreatedSchedule[_ReturnType]:
+        """Store a schedule in ``source`` sending this task whenever ``cron`` matches.
+
+        See `AsyncKicker.schedule_by_cron`; use ``task.kicker().with_labels(...)``
+        or ``.with_schedule_id(...)`` to customise the stored call.
+        """
+        return await self.kicker().schedule_by_cron(source, cron, *args, **kwargs)
+
+    async def schedule_by_time(
+        self,
+        source: ScheduleSource,
+        time: datetime.datetime,
+        *args: _FuncParams.args,
+        **kwargs: _FuncParams.kwargs,
+    ) -> CreatedSchedule[_ReturnType]:
+        """Store a one-off schedule in ``source`` sending this task at ``time`` (naive = UTC)."""
+        return await self.kicker().schedule_by_time(source, time, *args, **kwargs)
+
+    async def schedule_by_interval(
+        self,
+        source: ScheduleSource,
+        interval: int | float | datetime.timedelta,
+        *args: _FuncParams.args,
+        **kwargs: _FuncParams.kwargs,
+    ) -> CreatedSchedule[_ReturnType]:
+        """Store a schedule in ``source`` sending this task every ``interval``."""
+        return await self.kicker().schedule_by_interval(source, interval, *args, **kwargs)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle by reference: the receiving process imports the task's module.

@@ -14,7 +14,12 @@ from taskiq.message import BrokerMessage, TaskiqMessage
 from taskiq.task import AsyncTaskiqTask
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datetime
+
     from taskiq.abc.broker import AsyncBroker
+    from taskiq.abc.schedule_source import ScheduleSource
+    from taskiq.scheduler.created_schedule import CreatedSchedule
+    from taskiq.scheduler.scheduled_task import CronSpec
 
 _FuncParams = ParamSpec("_FuncParams")
 _ReturnType = TypeVar("_ReturnType")
@@ -168,6 +173,78 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
             if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
         ]
         return [positional[i] if i < len(positional) else names[i] for i in range(count)]
+
+    # -- scheduling --------------------------------------------------------
+    # Added by the scheduler: each method stores a `ScheduledTask` in ``source``
+    # (a source that can store, such as RedisScheduleSource) and returns a
+    # `CreatedSchedule`. The scheduler process's broker sends it, not this one.
+
+    async def schedule_by_cron(
+        self,
+        source: ScheduleSource,
+        cron: str | CronSpec,
+        *args: _FuncParams.args,
+        **kwargs: _FuncParams.kwargs,
+    ) -> CreatedSchedule[_ReturnType]:
+        """Send this call every time ``cron`` matches, until unscheduled.
+
+        ``cron`` is a five-field expression or a `CronSpec`. It is read in the
+        zone of the spec's ``offset``, else of a ``cron_offset`` label (zone name
+        or ``timedelta``), else UTC. A bad expression or zone raises
+        `ScheduleError` here, before anything is stored.
+        """
+        from taskiq.scheduler.scheduled_task import CronSpec
+
+        offset = self.labels.get("cron_offset")
+        if isinstance(cron, CronSpec):
+            offset = cron.offset if cron.offset is not None else offset
+            cron = cron.to_cron()
+        return await self._store_schedule(source, args, kwargs, cron=cron, cron_offset=offset)
+
+    async def schedule_by_time(
+        self,
+        source: ScheduleSource,
+        time: datetime.datetime,
+        *args: _FuncParams.args,
+        **kwargs: _FuncParams.kwargs,
+    ) -> CreatedSchedule[_ReturnType]:
+        """Send this call once at ``time`` (a naive datetime is UTC)."""
+        return await self._store_schedule(source, args, kwargs, time=time)
+
+    async def schedule_by_interval(
+        self,
+        source: ScheduleSource,
+        interval: int | float | datetime.timedelta,
+        *args: _FuncParams.args,
+        **kwargs: _FuncParams.kwargs,
+    ) -> CreatedSchedule[_ReturnType]:
+        """Send this call every ``interval`` (seconds or a ``timedelta``), until unscheduled."""
+        return await self._store_schedule(source, args, kwargs, interval=interval)
+
+    async def _store_schedule(
+        self,
+        source: ScheduleSource,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        **trigger: Any,
+    ) -> CreatedSchedule[_ReturnType]:
+        from taskiq.scheduler.created_schedule import CreatedSchedule
+        from taskiq.scheduler.next_fire import first_fire, utc_now
+        from taskiq.scheduler.scheduled_task import ScheduledTask
+
+        message = self._prepare_message(*args, **kwargs)
+        schedule = ScheduledTask(
+            task_name=self.task_name,
+            labels={k: v for k, v in message.labels.items() if k != "cron_offset"},
+            args=message.args,
+            kwargs=message.kwargs,
+            schedule_id=self.custom_schedule_id or self.broker.id_generator(),
+            **trigger,
+        )
+        now = utc_now()
+        first_fire(schedule, now, now)  # raises ScheduleError for a bad cron, zone or interval
+        await source.add_schedule(schedule)
+        return CreatedSchedule(self, source, schedule)
 
     def __repr__(self) -> str:
         return f"AsyncKicker({self.task_name!r}, labels={self.labels!r})"

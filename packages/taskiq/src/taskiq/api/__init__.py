@@ -5,5 +5,6 @@ worker in its own process instead of a separate ``taskiq worker``.
 """
 
 from taskiq.api.receiver import run_receiver_task
+from taskiq.api.scheduler import run_scheduler_task
 
-__all__ = ["run_receiver_task"]
+__all__ = ["run_receiver_task", "run_scheduler_task"]

@@ -36,3 +36,23 @@ class ScheduledTask(BaseModel):
                 f"(got {len(triggers)}) for task {self.task_name!r}.",
             )
         return self
+
+
+class CronSpec(BaseModel):
+    """A cron expression built field by field, for ``schedule_by_cron``.
+
+    ``CronSpec(minutes=0, hours=9, weekdays="1-5", offset="Europe/Paris")`` is
+    ``"0 9 * * 1-5"`` evaluated in Paris time; every field defaults to ``*``.
+    """
+
+    minutes: str | int = "*"
+    hours: str | int = "*"
+    days: str | int = "*"
+    months: str | int = "*"
+    weekdays: str | int = "*"
+    offset: str | datetime.timedelta | None = None
+
+    def to_cron(self) -> str:
+        """Return the five-field expression (minute hour day month weekday)."""
+        fields = (self.minutes, self.hours, self.days, self.months, self.weekdays)
+        return " ".join(str(field) for field in fields)

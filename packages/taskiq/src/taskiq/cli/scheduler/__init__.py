@@ -1,0 +1,1 @@
+"""``taskiq scheduler``: send scheduled tasks to the broker at their fire times."""

@@ -1,0 +1,120 @@
+"""`TaskiqScheduler`: which broker scheduled tasks go to, and where schedules come from.
+
+The scheduler only *sends* tasks; workers run them. Run exactly one scheduler
+process per set of sources, or every schedule fires once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from taskiq.exceptions import ScheduledTaskCancelledError
+from taskiq.kicker import AsyncKicker
+from taskiq.scheduler.merge_functions import preserve_all
+from taskiq.scheduler.scheduled_task import ScheduledTask
+
+if TYPE_CHECKING:  # pragma: no cover
+    from taskiq.abc.broker import AsyncBroker
+    from taskiq.abc.schedule_source import ScheduleSource
+
+logger = logging.getLogger("taskiq.scheduler")
+
+MergeFunction = Callable[[list[ScheduledTask], list[ScheduledTask]], list[ScheduledTask]]
+
+#: Seconds between two reads of the sources, unless told otherwise.
+DEFAULT_UPDATE_INTERVAL = 1.0
+
+
+class TaskiqScheduler:
+    """Sends the tasks of ``sources`` to ``broker`` when their schedules are due.
+
+    ``merge_func`` combines the schedules of several sources (see
+    `taskiq.scheduler.merge_functions`); ``refresh_delay`` is how many seconds
+    pass between two reads of the sources when the runner is not told otherwise
+    (``taskiq scheduler --update-interval``). Between reads the scheduler sleeps
+    until the next fire time, it does not poll.
+    """
+
+    def __init__(
+        self,
+        broker: AsyncBroker,
+        sources: list[ScheduleSource],
+        merge_func: MergeFunction = preserve_all,
+        refresh_delay: float = DEFAULT_UPDATE_INTERVAL,
+    ) -> None:
+        self.broker = broker
+        self.sources = list(sources)
+        self.merge_func = merge_func
+        self.refresh_delay = refresh_delay
+        self._started_sources: list[ScheduleSource] = []
+        self._broker_started = False
+
+    @property
+    def is_started(self) -> bool:
+        """Whether `startup` ran (and `shutdown` did not yet)."""
+        return self._broker_started
+
+    async def startup(self) -> None:
+        """Start every source, then the broker; a failure here is raised."""
+        await self.start_sources()
+        await self.broker.startup()
+        self._broker_started = True
+
+    async def shutdown(self) -> None:
+        """Stop the broker and the sources `startup` started; errors are logged."""
+        if self._broker_started:
+            self._broker_started = False
+            try:
+                await self.broker.shutdown()
+            except Exception:
+                logger.exception("The broker failed to shut down cleanly.")
+        await self.stop_sources()
+
+    async def start_sources(self) -> list[ScheduleSource]:
+        """Start the sources that are not started yet; return those it started."""
+        started: list[ScheduleSource] = []
+        for source in self.sources:
+            if not any(source is running for running in self._started_sources):
+                await source.startup()
+                self._started_sources.append(source)
+                started.append(source)
+        return started
+
+    async def stop_sources(self, sources: list[ScheduleSource] | None = None) -> None:
+        """Stop started sources (all, or those given), newest first.
+
+        One source failing to stop is logged and does not stop the others.
+        """
+        for source in reversed(list(self._started_sources)):
+            if sources is not None and not any(source is s for s in sources):
+                continue
+            self._started_sources.remove(source)
+            try:
+                await source.shutdown()
+            except Exception:
+                logger.exception("Schedule source %r failed to shut down cleanly.", source)
+
+    async def on_ready(self, source: ScheduleSource, task: ScheduledTask) -> bool:
+        """Send one firing of ``task``; return False if ``source.pre_send`` vetoed it.
+
+        Errors of the broker or of ``post_send`` are raised to the caller.
+        """
+        try:
+            await source.pre_send(task)
+        except ScheduledTaskCancelledError:
+            logger.info(
+                "Schedule %s of task %s: the source cancelled this run.",
+                task.schedule_id,
+                task.task_name,
+            )
+            return False
+        logger.info("Sending task %s (schedule %s).", task.task_name, task.schedule_id)
+        kicker: AsyncKicker[..., object] = AsyncKicker(task.task_name, self.broker, task.labels)
+        await kicker.kiq(*task.args, **task.kwargs)
+        await source.post_send(task)
+        return True
+
+    def __repr__(self) -> str:
+        return f"TaskiqScheduler(broker={self.broker!r}, sources={self.sources!r})"
