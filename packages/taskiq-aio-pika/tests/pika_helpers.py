@@ -44,13 +44,20 @@ def _listing(kind: str, *columns: str) -> list[dict[str, Any]]:
     return result
 
 
-def queue_stats(name: str) -> dict[str, Any]:
-    """Server-side view of one queue (type, durability, counters, arguments)."""
+def queues_stats(prefix: str) -> dict[str, dict[str, Any]]:
+    """Server-side view of the queues named ``prefix...`` (type, counters, arguments)."""
     columns = ("name", "durable", "type", "messages_ready", "messages_unacknowledged", "arguments")
+    found = {}
     for row in _listing("list_queues", *columns):
-        if row["name"] == name:
-            return row
-    return {}
+        if row["name"].startswith(prefix):
+            row["arguments"] = {item[0]: item[2] for item in row["arguments"]}
+            found[row["name"]] = row
+    return found
+
+
+def queue_stats(name: str) -> dict[str, Any]:
+    """Server-side view of one queue; empty if it does not exist."""
+    return queues_stats(name).get(name, {})
 
 
 def queues_named(prefix: str) -> list[str]:

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Header the delay exchange routes on (value: the delay in milliseconds, as text).
-DELAY_HEADER = "x-taskiq-delay-ms"
+#: Not ``x-``-prefixed: headers exchanges ignore ``x-`` headers when matching.
+DELAY_HEADER = "taskiq-delay-ms"
 #: Header saying where a delayed message goes afterwards: "exchange" or "queue".
-DELAY_TARGET_HEADER = "x-taskiq-delay-target"
+DELAY_TARGET_HEADER = "taskiq-delay-target"
 #: Header the delayed-message-exchange plugin reads.
 PLUGIN_DELAY_HEADER = "x-delay"
 
