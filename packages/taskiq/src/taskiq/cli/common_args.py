@@ -37,7 +37,7 @@ class LogLevel(str, enum.Enum):
 
 def add_import_args(parser: ArgumentParser) -> None:
     """``modules``, ``--app-dir``, ``--fs-discover`` and ``--tasks-pattern``."""
-    parser.add_argument("modules", nargs="*", help="Modules that declare tasks.")
+    parser.add_argument("modules", nargs="*", default=[], help="Modules that declare tasks.")
     parser.add_argument(
         "--app-dir",
         default=None,
@@ -78,7 +78,7 @@ def add_logging_args(parser: ArgumentParser) -> None:
         "--no-configure-logging",
         dest="configure_logging",
         action="store_false",
-        help="Leave logging alone: the application configures it.",
+        help="Leave logging alone: the application configures it (default: False).",
     )
 
 

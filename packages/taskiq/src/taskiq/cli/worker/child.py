@@ -1,0 +1,170 @@
+"""One worker child: import the application, then run tasks until told to stop.
+
+The child speaks to its supervisor through a pipe: it sends ``"ready"`` once
+the broker has started and ``"retiring"`` when it has taken its
+``--max-tasks-per-child`` messages (it then finishes them and exits, while
+its replacement starts). The supervisor never writes to the pipe, so the
+pipe becoming readable means the supervisor is gone: the child stops too.
+
+SIGINT and SIGTERM stop fetching at once; running tasks get
+``--wait-tasks-timeout`` seconds, the broker's shutdown ``--shutdown-timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import random
+import signal
+import sys
+from concurrent.futures import Executor
+from multiprocessing.connection import Connection
+from typing import Any
+
+from taskiq.abc.broker import AsyncBroker
+from taskiq.cli.common_args import configure_logging
+from taskiq.cli.utils import CLIImportError, add_app_dir, import_object, import_tasks
+from taskiq.cli.worker.args import WorkerArgs
+from taskiq.cli.worker.executor import build_executor
+from taskiq.cli.worker.fetching import guarded_listen
+from taskiq.receiver import Receiver
+
+logger = logging.getLogger("taskiq.worker")
+
+#: Exit code of a child that cannot load the application: restarting it would not help.
+EXIT_CONFIG_ERROR = 3
+
+
+def run_child(args: WorkerArgs, slot: int, conn: Connection) -> None:
+    """Entry point of a child process (spawned, so it imports the code afresh)."""
+    multiprocessing.current_process().name = f"worker-{slot}:{os.getpid()}"
+    configure_logging(args.configure_logging, args.log_level, args.log_format)
+    try:
+        broker, receiver_cls = load_application(args)
+    except Exception as exc:
+        logger.error("Cannot load the application: %s", exc, exc_info=_traceback_of(exc))
+        sys.exit(EXIT_CONFIG_ERROR)
+    asyncio.run(serve(broker, receiver_cls, args, conn))
+
+
+def load_application(args: WorkerArgs) -> tuple[AsyncBroker, type[Receiver]]:
+    """Import the broker, the task modules and the receiver class named in ``args``."""
+    add_app_dir(args.app_dir)
+    broker = import_object(args.broker)
+    if not isinstance(broker, AsyncBroker):
+        raise CLIImportError(spec=args.broker, reason=f"{broker!r} is not a taskiq broker.")
+    import_tasks(args.modules, args.tasks_pattern, args.fs_discover, args.app_dir)
+    receiver_cls = import_object(args.receiver)
+    if not (isinstance(receiver_cls, type) and issubclass(receiver_cls, Receiver)):
+        raise CLIImportError(
+            spec=args.receiver,
+            reason="--receiver must name a subclass of taskiq.receiver.Receiver.",
+        )
+    return broker, receiver_cls
+
+
+async def serve(
+    broker: AsyncBroker,
+    receiver_cls: type[Receiver],
+    args: WorkerArgs,
+    conn: Connection,
+) -> None:
+    """Start the broker, run the receiver until stopped, shut the broker down."""
+    stop = asyncio.Event()
+    _watch_for_stop(stop, conn)
+    broker.is_worker_process = True
+    await broker.startup()
+    _send(conn, "ready")
+    executor = build_executor(
+        args.max_threadpool_threads, args.use_process_pool, args.max_process_pool_processes
+    )
+    try:
+        receiver = receiver_cls(broker, **receiver_kwargs(args, executor))
+        with guarded_listen(
+            broker, stop, args.max_tasks_per_child, lambda: _send(conn, "retiring")
+        ):
+            await run_until_stopped(receiver, stop, args.wait_tasks_timeout)
+    finally:
+        await shutdown_broker(broker, args.shutdown_timeout)
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def receiver_kwargs(args: WorkerArgs, executor: Executor) -> dict[str, Any]:
+    """Receiver keywords from the flags; ``--receiver_arg`` values come last and win."""
+    jitter = random.randint(0, args.max_async_tasks_jitter)
+    kwargs: dict[str, Any] = {
+        "executor": executor,
+        "validate_params": not args.no_parse,
+        "max_async_tasks": args.max_async_tasks + jitter,
+        "max_prefetch": args.max_prefetch,
+        "propagate_exceptions": not args.no_propagate_errors,
+        "ack_type": args.ack_type,
+        "wait_tasks_timeout": args.wait_tasks_timeout,
+    }
+    kwargs.update(dict(args.receiver_arg))
+    return kwargs
+
+
+async def run_until_stopped(
+    receiver: Receiver,
+    stop: asyncio.Event,
+    wait_tasks_timeout: float | None,
+) -> None:
+    """Listen until the stream ends or ``stop`` is set, then let running tasks finish."""
+    listening = asyncio.create_task(receiver.listen(stop))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({listening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not listening.done():
+        logger.info("Stopping: no new messages; waiting for the running tasks.")
+        await asyncio.wait({listening}, timeout=wait_tasks_timeout)
+    if not listening.done():
+        logger.warning(
+            "Tasks still running after --wait-tasks-timeout=%ss are abandoned; the broker "
+            "redelivers the messages it never acknowledged.",
+            wait_tasks_timeout,
+        )
+        listening.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listening
+
+
+async def shutdown_broker(broker: AsyncBroker, timeout: float) -> None:
+    """Run ``broker.shutdown()`` for at most ``timeout`` seconds."""
+    try:
+        await asyncio.wait_for(broker.shutdown(), timeout)
+    except asyncio.TimeoutError:
+        logger.warning("Broker shutdown took longer than --shutdown-timeout=%ss.", timeout)
+    except Exception:
+        logger.exception("Broker shutdown failed.")
+
+
+def _watch_for_stop(stop: asyncio.Event, conn: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _stop_requested, stop, signal.Signals(signum).name)
+
+    def supervisor_gone() -> None:
+        loop.remove_reader(conn.fileno())
+        _stop_requested(stop, "the supervisor exited")
+
+    loop.add_reader(conn.fileno(), supervisor_gone)
+
+
+def _stop_requested(stop: asyncio.Event, reason: str) -> None:
+    if not stop.is_set():
+        logger.info("Stop requested (%s).", reason)
+        stop.set()
+
+
+def _send(conn: Connection, message: str) -> None:
+    with contextlib.suppress(OSError):
+        conn.send(message)
+
+
+def _traceback_of(exc: Exception) -> BaseException | None:
+    """Our own import errors explain themselves; anything else needs its traceback."""
+    return None if isinstance(exc, CLIImportError) and exc.__cause__ is None else exc
