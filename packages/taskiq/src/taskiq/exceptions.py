@@ -36,7 +36,7 @@ class TaskiqError(Exception):
     class's ``__template__`` with the keywords and keeps them as attributes.
     """
 
-    __template__ = "A taskiq operation failed."
+    __template__ = "A taskiq operation failed; the chained exception (__cause__) says why."
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
         self.__dict__.update(details)
@@ -82,7 +82,10 @@ class BrokerConnectionError(BrokerError):
 class SendTaskError(BrokerError):
     """A task could not be sent; nothing was enqueued."""
 
-    __template__ = "The task could not be sent: {reason}"
+    __template__ = (
+        "The task could not be sent and nothing was enqueued: {reason}. "
+        "Check that the broker is started and reachable, then send it again."
+    )
 
 
 class SharedBrokerSendTaskError(SendTaskError):
@@ -98,7 +101,10 @@ class SharedBrokerSendTaskError(SendTaskError):
 class ListenError(BrokerError):
     """The broker cannot deliver messages to a worker."""
 
-    __template__ = "The broker cannot deliver messages: {reason}"
+    __template__ = (
+        "The broker cannot deliver messages: {reason}. "
+        "Check the broker's connection settings and that its service is running."
+    )
 
 
 class SharedBrokerListenError(ListenError):
@@ -128,7 +134,10 @@ class ResultBackendError(TaskiqError):
 class ResultGetError(ResultBackendError):
     """A stored result could not be read back."""
 
-    __template__ = "Cannot read the result of task {task_id!r}: {reason}"
+    __template__ = (
+        "Cannot read the result of task {task_id!r}: {reason}. Check that the result "
+        "backend is reachable and that workers and clients run compatible versions."
+    )
 
 
 class NoResultError(ResultGetError):
@@ -143,13 +152,19 @@ class NoResultError(ResultGetError):
 class ResultIsReadyError(ResultBackendError):
     """Readiness of a result could not be checked."""
 
-    __template__ = "Cannot check whether the result of task {task_id!r} is ready: {reason}"
+    __template__ = (
+        "Cannot check whether the result of task {task_id!r} is ready: {reason}. "
+        "Check that the result backend's service is reachable."
+    )
 
 
 class ResultSetError(ResultBackendError):
     """A result could not be stored."""
 
-    __template__ = "Cannot store the result of task {task_id!r}: {reason}"
+    __template__ = (
+        "Cannot store the result of task {task_id!r}: {reason}. Check the result "
+        "backend's service and that the return value can be serialized."
+    )
 
 
 class TaskiqResultTimeoutError(TaskiqError):
@@ -164,28 +179,42 @@ class TaskiqResultTimeoutError(TaskiqError):
 class TaskTimeoutError(TaskiqError, TimeoutError):
     """A task ran longer than its ``timeout`` label allows and was stopped."""
 
-    __template__ = "Task {task_name!r} exceeded its timeout of {timeout} seconds."
+    __template__ = (
+        "Task {task_name!r} exceeded its timeout of {timeout} seconds and was stopped. "
+        "Raise its timeout label or split the work into smaller tasks."
+    )
 
 
 class SecurityError(TaskiqError):
     """A payload asked us to load or run something that is not allowed."""
 
-    __template__ = "Refused to decode an unsafe payload: {reason}"
+    __template__ = (
+        "Refused to decode an unsafe payload: {reason}. It was not written by taskiq; "
+        "check who can write to your broker and result backend."
+    )
 
 
 class ScheduledTaskCancelledError(TaskiqError):
     """Raised by a schedule source's ``pre_send`` to skip one firing of a schedule."""
 
-    __template__ = "The schedule source cancelled this run of the scheduled task."
+    __template__ = (
+        "The schedule source cancelled this run of the scheduled task; "
+        "the schedule itself stays and fires again at its next time."
+    )
 
 
 class TaskRejectedError(TaskiqError):
     """The task rejected its own message (``Context.reject()``)."""
 
-    __template__ = "The task rejected its message; it will not be retried."
+    __template__ = (
+        "The task rejected its message; it will not be retried "
+        "(brokers with dead-lettering keep it in the dead-letter queue)."
+    )
 
 
 class ScheduleError(TaskiqError):
     """A schedule is malformed (bad cron, zone, or no time at all)."""
 
-    __template__ = "Invalid schedule {schedule_id!r}: {reason}"
+    __template__ = (
+        "Invalid schedule {schedule_id!r}: {reason}. Fix its cron expression, time or interval."
+    )
