@@ -195,3 +195,8 @@ class WorkerStarter:
         )
         assert process.poll() is None, f"worker {label} died:\n{worker.output()}"
         return worker
+
+
+async def has_dead_letters(broker: AioPikaBroker, count: int) -> bool:
+    """Whether ``broker``'s main dead-letter queue holds exactly ``count`` messages."""
+    return await broker.dead_letter_count() == count

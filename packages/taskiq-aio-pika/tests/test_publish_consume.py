@@ -135,10 +135,6 @@ async def test_purge_dead_letters(make_broker: BrokerFactory) -> None:
         for delivery in await take(deliveries, 3):
             assert delivery.reject is not None
             await delivery.reject()
-    await wait_for(lambda: _count(broker, 3), "three dead letters")
+    await wait_for(lambda: has_dead_letters(broker, 3), "three dead letters")
     assert await broker.purge_dead_letters() == 3
     assert await broker.dead_letter_count() == 0
-
-
-async def _count(broker: AioPikaBroker, expected: int) -> bool:
-    return await broker.dead_letter_count() == expected

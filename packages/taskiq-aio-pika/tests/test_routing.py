@@ -1,0 +1,87 @@
+"""Several queues, direct and topic exchanges, routing labels, quorum queues."""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+
+import pytest
+from pika_helpers import BrokerFactory, Names, has_dead_letters, queue_stats, wait_for
+from taskiq_aio_pika import ExchangeType, Queue, QueueType
+from test_publish_consume import message, take
+
+
+async def test_queue_name_label_sends_to_that_queue_only(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    broker = await make_broker(queues=[Queue(names("reports"))])
+    await broker.kick(message("r", b"report", queue_name=names("reports")))
+
+    assert queue_stats(names("reports"))["messages_ready"] == 1
+    assert queue_stats(names.queue)["messages_ready"] == 0, "the '#' queue must not get a copy"
+
+
+async def test_worker_listens_to_a_chosen_subset_of_queues(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    queues = [Queue(names("fast")), Queue(names("slow"))]
+    client = await make_broker(queues=queues, exchange_type=ExchangeType.DIRECT, routing_key="main")
+    for target in ("fast", "slow", "fast"):
+        await client.kick(message(target, target.encode(), routing_key=names(target)))
+    await client.kick(message("main", b"main"))
+
+    worker = await make_broker(
+        queues=queues,
+        exchange_type=ExchangeType.DIRECT,
+        routing_key="main",
+        listen_queues=[names("fast")],
+        connection_name=f"{names.prefix}-worker",
+    )
+    async with aclosing(worker.listen()) as deliveries:
+        received = await take(deliveries, 2)
+        for delivery in received:
+            await delivery.ack()
+    assert [d.data for d in received] == [b"fast", b"fast"]
+    assert queue_stats(names("slow"))["messages_ready"] == 1
+    assert queue_stats(names.queue)["messages_ready"] == 1
+
+
+async def test_topic_patterns_route_by_routing_key_label(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    broker = await make_broker(
+        routing_key="tasks.#",
+        queues=[Queue(names("daily"), routing_key="reports.daily.*")],
+    )
+    await broker.kick(message("1", routing_key="reports.daily.sales"))
+    await broker.kick(message("2", routing_key="tasks.cleanup"))
+    await broker.kick(message("3", routing_key="tasks.reports.daily.x"))
+
+    assert queue_stats(names("daily"))["messages_ready"] == 1
+    assert queue_stats(names.queue)["messages_ready"] == 2
+
+
+def test_listening_to_an_undeclared_queue_is_refused() -> None:
+    from taskiq_aio_pika import AioPikaBroker
+
+    with pytest.raises(ValueError, match="known queues"):
+        AioPikaBroker(queue_name="a", listen_queues=["b"])
+
+
+async def test_quorum_queue_consumes_and_dead_letters(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    broker = await make_broker(queue_type=QueueType.QUORUM)
+    stats = queue_stats(names.queue)
+    assert (stats["type"], stats["arguments"]["x-queue-type"]) == ("quorum", "quorum")
+    assert queue_stats(names("q.dead_letter"))["type"] == "quorum"
+
+    await broker.kick(message("keep", b"keep"))
+    await broker.kick(message("drop", b"drop"))
+    async with aclosing(broker.listen()) as deliveries:
+        keep, drop = await take(deliveries, 2)
+        await keep.ack()
+        assert drop.reject is not None
+        await drop.reject()
+    await wait_for(lambda: has_dead_letters(broker, 1), "the rejected message in the quorum DLQ")
+    (letter,) = await broker.peek_dead_letters()
+    assert letter.task_id == "drop"
