@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 import aio_pika
 import pytest
-from pika_helpers import BrokerFactory, Names, queue_stats, wait_for
+from pika_helpers import BrokerFactory, Names, has_dead_letters, queue_stats, wait_for
 from taskiq import AckableMessage, BrokerMessage
 from taskiq.exceptions import SendTaskError
 from taskiq_aio_pika import AioPikaBroker
