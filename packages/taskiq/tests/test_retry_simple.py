@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from taskiq import (
     InMemoryBroker,
     InmemoryResultBackend,
@@ -105,7 +104,7 @@ async def test_retry_keeps_task_id() -> None:
 
 
 async def test_without_retry_label_the_task_runs_once() -> None:
-    broker, backend = make_broker(SimpleRetryMiddleware())
+    broker, _ = make_broker(SimpleRetryMiddleware())
     attempts: list[int] = []
 
     @broker.task

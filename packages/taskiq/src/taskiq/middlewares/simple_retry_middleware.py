@@ -122,6 +122,10 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
         """Send retry number ``retry`` now; subclasses add delays."""
         await self.retry_kicker(message, retry).kiq(*message.args, **message.kwargs)
 
+    def retry_labels(self, message: TaskiqMessage, retry: int) -> dict[str, Any]:
+        """The labels of the retry: the task's own, with the retry counted."""
+        return {**message.labels, RETRIES_LABEL: retry}
+
     def retry_kicker(
         self,
         message: TaskiqMessage,
@@ -129,6 +133,6 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
         **labels: Any,
     ) -> AsyncKicker[Any, Any]:
         """A kicker that re-sends ``message`` under its own task id."""
-        all_labels = {**message.labels, RETRIES_LABEL: retry, **labels}
+        all_labels = {**self.retry_labels(message, retry), **labels}
         kicker: AsyncKicker[Any, Any] = AsyncKicker(message.task_name, self.broker, all_labels)
         return kicker.with_task_id(message.task_id)

@@ -29,7 +29,7 @@ from taskiq.abc.schedule_source import ScheduleSource
 from taskiq.message import TaskiqMessage
 from taskiq.middlewares._labels import label_float
 from taskiq.middlewares.backoff import retry_delay
-from taskiq.middlewares.simple_retry_middleware import RETRIES_LABEL, SimpleRetryMiddleware
+from taskiq.middlewares.simple_retry_middleware import SimpleRetryMiddleware
 from taskiq.scheduler.scheduled_task import ScheduledTask
 
 logger = logging.getLogger("taskiq.middlewares.retry")
@@ -105,13 +105,21 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
         if self.schedule_source is not None:
             await self._schedule(self.schedule_source, message, retry, delay)
         elif getattr(self.broker, DELAY_SUPPORT_ATTRIBUTE, False) is True:
-            kicker = self.retry_kicker(message, retry, **self._delay_labels(message, delay))
+            kicker = self.retry_kicker(message, retry, delay=delay)
             await kicker.kiq(*message.args, **message.kwargs)
         else:
             self._start_timer(message, retry, delay)
 
-    def _delay_labels(self, message: TaskiqMessage, delay: float) -> dict[str, Any]:
-        return {"delay": delay, BASE_DELAY_LABEL: self.base_delay(message)}
+    def retry_labels(self, message: TaskiqMessage, retry: int) -> dict[str, Any]:
+        """The task's labels with the retry counted and its base delay kept aside.
+
+        ``delay`` is dropped: it is set again only when the broker itself is
+        asked to hold the retry back, so the delay is never applied twice.
+        """
+        labels = super().retry_labels(message, retry)
+        labels[BASE_DELAY_LABEL] = self.base_delay(message)
+        labels.pop("delay", None)
+        return labels
 
     async def _schedule(
         self,
@@ -121,13 +129,10 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
         delay: float,
     ) -> None:
         when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=delay)
-        labels = {**message.labels, RETRIES_LABEL: retry}
-        labels[BASE_DELAY_LABEL] = self.base_delay(message)
-        labels.pop("delay", None)
         await source.add_schedule(
             ScheduledTask(
                 task_name=message.task_name,
-                labels=labels,
+                labels=self.retry_labels(message, retry),
                 args=list(message.args),
                 kwargs=dict(message.kwargs),
                 time=when,
