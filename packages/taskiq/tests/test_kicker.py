@@ -114,11 +114,11 @@ async def test_arguments_that_do_not_bind_raise_send_task_error() -> None:
         return a + b
 
     with pytest.raises(SendTaskError, match="Arguments do not match task"):
-        await add.kiq(1)  # type: ignore[call-arg]
+        await add.kiq(1)  # type: ignore[call-overload]
     with pytest.raises(SendTaskError, match="unexpected keyword argument 'c'"):
-        await add.kiq(1, 2, c=3)  # type: ignore[call-arg]
+        await add.kiq(1, 2, c=3)  # type: ignore[call-overload]
     with pytest.raises(SendTaskError, match="too many positional"):
-        await add.kiq(1, 2, 3)  # type: ignore[call-arg]
+        await add.kiq(1, 2, 3)  # type: ignore[call-overload]
     assert broker.sent == []
 
 
@@ -135,7 +135,7 @@ async def test_unserializable_positional_argument_is_named() -> None:
 
     with pytest.raises(SendTaskError, match="Cannot serialize argument 'value'") as caught:
         await store.kiq("k", Opaque(), datetime.date(2024, 1, 1))
-    assert caught.value.culprit == "argument 'value'"
+    assert getattr(caught.value, "culprit", None) == "argument 'value'"
     assert broker.sent == []
 
 

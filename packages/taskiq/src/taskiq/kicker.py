@@ -5,9 +5,9 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, overload
 
-from typing_extensions import ParamSpec, Self
+from typing_extensions import ParamSpec, Self, TypeVar
 
 from taskiq.exceptions import SendTaskError, UnknownTaskError
 from taskiq.message import BrokerMessage, TaskiqMessage
@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from taskiq.scheduler.created_schedule import CreatedSchedule
     from taskiq.scheduler.scheduled_task import CronSpec
 
-_FuncParams = ParamSpec("_FuncParams")
-_ReturnType = TypeVar("_ReturnType")
+_FuncParams = ParamSpec("_FuncParams", default=...)
+_ReturnType = TypeVar("_ReturnType", default=Any)
 _T = TypeVar("_T")
 
 logger = logging.getLogger("taskiq.kicker")
