@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 
 import pytest
-
 from taskiq.exceptions import ScheduleError
 from taskiq.scheduler.next_fire import (
     as_utc,

@@ -77,7 +77,7 @@ def cron_fire_after(
                 return moment.astimezone(UTC)
     except CroniterError as exc:
         raise ScheduleError(
-            f"Invalid cron expression {cron!r}: {exc}. Use five fields: "
+            f"Invalid cron expression {cron!r}: {str(exc).rstrip('.')}. Use five fields: "
             "minute hour day-of-month month day-of-week, e.g. '*/5 * * * *'.",
         ) from exc
     raise ScheduleError(f"Cron expression {cron!r} never fires after {after.isoformat()}.")

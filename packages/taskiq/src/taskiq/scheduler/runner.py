@@ -17,6 +17,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from taskiq.exceptions import ScheduleError
 from taskiq.scheduler.next_fire import first_fire, following_fire, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,6 +82,10 @@ class ScheduleRunner:
                     await asyncio.sleep(self._pause(deadline - loop.time()))
         finally:
             await self._drain()
+
+    def upcoming(self) -> dict[str, datetime.datetime]:
+        """Next fire time (UTC) of every schedule known after the last read, by id."""
+        return {key[1]: entry.next_fire for key, entry in self._entries.items()}
 
     # -- reading ---------------------------------------------------------------
 
@@ -156,7 +161,7 @@ class ScheduleRunner:
             return None
         try:
             next_fire = first_fire(task, since, now)
-        except ValueError as exc:
+        except (ScheduleError, ValueError) as exc:
             self._report_broken(key, signature, task, exc)
             return None
         return _Entry(source, task, signature, next_fire)
@@ -188,7 +193,7 @@ class ScheduleRunner:
             self._spawn_send(key, entry)
             try:
                 upcoming = following_fire(entry.task, entry.next_fire, now)
-            except ValueError as exc:
+            except (ScheduleError, ValueError) as exc:
                 self._report_broken(key, entry.signature, entry.task, exc)
                 upcoming = None
             if upcoming is None:
