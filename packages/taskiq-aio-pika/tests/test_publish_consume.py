@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 import aio_pika
 import pytest
-from pika_helpers import BrokerFactory, Names, has_dead_letters, queue_stats, wait_for
+from pika_helpers import DEADLINE, BrokerFactory, Names, has_dead_letters, queue_stats, wait_for
 from taskiq import AckableMessage, BrokerMessage
 from taskiq.exceptions import SendTaskError
 from taskiq_aio_pika import AioPikaBroker
@@ -18,16 +18,16 @@ def message(task_id: str, body: bytes = b"{}", **labels: object) -> BrokerMessag
     return BrokerMessage(task_id=task_id, task_name="tests:task", message=body, labels=labels)
 
 
-async def take(
-    deliveries: AsyncIterator[bytes | AckableMessage], count: int
-) -> list[AckableMessage]:
+Deliveries = AsyncIterator[bytes | AckableMessage]
+
+
+async def take(deliveries: Deliveries, count: int) -> list[AckableMessage]:
     """The next ``count`` deliveries, with a deadline so a lost message fails the test."""
     taken = []
-    async with asyncio.timeout(20):
-        while len(taken) < count:
-            delivery = await anext(deliveries)
-            assert isinstance(delivery, AckableMessage)
-            taken.append(delivery)
+    while len(taken) < count:
+        delivery = await asyncio.wait_for(anext(deliveries), DEADLINE)
+        assert isinstance(delivery, AckableMessage)
+        taken.append(delivery)
     return taken
 
 
