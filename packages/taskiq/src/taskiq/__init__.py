@@ -17,6 +17,7 @@ from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.brokers.inmemory_broker import InMemoryBroker
 from taskiq.brokers.shared_broker import async_shared_broker
+from taskiq.brokers.zmq_broker import ZeroMQBroker
 from taskiq.context import Context
 from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.depends.progress_tracker import ProgressTracker, TaskProgress, TaskState
@@ -114,6 +115,7 @@ __all__ = [
     "TaskiqSerializer",
     "TaskiqState",
     "UnknownTaskError",
+    "ZeroMQBroker",
     "__version__",
     "async_shared_broker",
     "gather",
