@@ -67,21 +67,22 @@ def queues_named(prefix: str) -> list[str]:
 
 
 def connections_named(connection_name: str) -> list[str]:
-    """Server-side names of the connections whose client set ``connection_name``."""
-    found = []
-    for row in _listing("list_connections", "name", "client_properties"):
-        properties = {item[0]: item[2] for item in row["client_properties"]}
-        if properties.get("connection_name") == connection_name:
-            found.append(row["name"])
-    return found
+    """Server pids of the connections whose client set ``connection_name``.
+
+    (The tab output is used because close_connection wants the pid in the
+    ``<rabbit@host.N.N.N>`` form, which the JSON formatter does not print.)
+    """
+    marker = f'{{"connection_name","{connection_name}"}}'
+    lines = rabbitmqctl("list_connections", "pid", "client_properties").splitlines()
+    return [line.split("\t")[0] for line in lines if marker in line]
 
 
 def close_connections(connection_name: str) -> int:
     """Close only the connections that we named ``connection_name``."""
-    names = connections_named(connection_name)
-    for name in names:
-        rabbitmqctl("close_connection", name, "taskiq test: simulated connection loss")
-    return len(names)
+    pids = connections_named(connection_name)
+    for pid in pids:
+        rabbitmqctl("close_connection", pid, "taskiq test: simulated connection loss")
+    return len(pids)
 
 
 async def wait_for(
@@ -180,13 +181,14 @@ class WorkerStarter:
         config["broker"]["connection_name"] = connection_name
         config.update(url=RABBIT_URL, redis_url=REDIS_URL, record_key=self.record_key)
         log = self.tmp_path / f"worker-{label}.log"
-        process = subprocess.Popen(  # noqa: ASYNC220
-            [sys.executable, str(WORKER_APP), json.dumps(config)],
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        with log.open("w") as output:
+            process = subprocess.Popen(  # noqa: ASYNC220
+                [sys.executable, str(WORKER_APP), json.dumps(config)],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         worker = Worker(process, connection_name, log)
         self.workers.append(worker)
         await wait_for(
