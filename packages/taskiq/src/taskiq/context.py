@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn, Protocol
 
+# Imported at run time, not under TYPE_CHECKING: the dependency injector reads
+# these annotations of ``Context.__init__`` when a task asks for a Context.
+from taskiq.abc.broker import AsyncBroker
 from taskiq.exceptions import NoResultError, TaskRejectedError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from taskiq.abc.broker import AsyncBroker
-    from taskiq.message import TaskiqMessage
-    from taskiq.receiver.delivery import Delivery
-    from taskiq.state import TaskiqState
+from taskiq.message import TaskiqMessage
+from taskiq.state import TaskiqState
 
 logger = logging.getLogger("taskiq.context")
 
 #: Label counting how many times a message was requeued by `Context.requeue`.
 REQUEUE_LABEL = "X-Taskiq-requeue"
+
+
+class Acknowledger(Protocol):
+    """The part of a delivery a task may settle itself (see `taskiq.receiver.Delivery`)."""
+
+    async def ack(self) -> None:
+        """Acknowledge the delivery (idempotent)."""
 
 
 class Context:
@@ -30,7 +36,7 @@ class Context:
         self,
         message: TaskiqMessage,
         broker: AsyncBroker,
-        delivery: Delivery | None = None,
+        delivery: Acknowledger | None = None,
     ) -> None:
         self.message = message
         self.broker = broker

@@ -36,7 +36,8 @@ def timeout_from_labels(labels: Mapping[str, Any]) -> float | None:
 
 async def call_task(
     func: Callable[..., Any],
-    bound: inspect.BoundArguments,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
     *,
     is_async: bool,
     executor: Executor | None,
@@ -49,9 +50,9 @@ async def call_task(
     reference) so that a ``ProcessPoolExecutor`` can run it.
     """
     if is_async:
-        call: Awaitable[Any] = func(*bound.args, **bound.kwargs)
+        call: Awaitable[Any] = func(*args, **kwargs)
     else:
-        sync_call = functools.partial(func, *bound.args, **bound.kwargs)
+        sync_call = functools.partial(func, *args, **kwargs)
         call = asyncio.get_running_loop().run_in_executor(executor, sync_call)
     value = await (_bounded(call, timeout, task_name) if timeout else call)
     if inspect.isawaitable(value):  # a sync callable that returned a coroutine

@@ -23,14 +23,29 @@ class ArgumentBindError(TypeError):
 
 
 class TaskParameters:
-    """The signature of one task function, with one type adapter per castable parameter.
+    """The signature of one task function, split into call parameters and dependencies.
 
-    Built once per task; building an adapter is costly, using it is cheap.
+    Dependency parameters (``= TaskiqDepends()`` or ``Annotated[..., TaskiqDepends()]``)
+    are filled by the injector, so arguments are bound to the other parameters
+    only. Each castable parameter gets a type adapter, built once per task:
+    building one is costly, using it is cheap.
     """
 
     def __init__(self, func: Callable[..., Any], cast_types: bool) -> None:
-        self.signature = inspect.signature(func)
-        self.adapters = _adapters(func, self.signature) if cast_types else {}
+        full = inspect.signature(func)
+        hints = _type_hints(func)
+        self.dependencies = frozenset(
+            name
+            for name, param in full.parameters.items()
+            if _is_dependency(param, hints.get(name))
+        )
+        self.signature = full.replace(
+            parameters=[p for p in full.parameters.values() if p.name not in self.dependencies],
+        )
+        self._keywords_only = bool(self.dependencies) and not any(
+            p.kind is inspect.Parameter.VAR_POSITIONAL for p in full.parameters.values()
+        )
+        self.adapters = _adapters(self.signature, hints) if cast_types else {}
 
     def bind(
         self,
@@ -38,9 +53,14 @@ class TaskParameters:
         args: list[Any],
         kwargs: dict[str, Any],
     ) -> inspect.BoundArguments:
-        """Bind (and cast) the arguments; raise `ArgumentBindError` if they do not fit."""
+        """Bind (and cast) the arguments; raise `ArgumentBindError` if they do not fit.
+
+        Keywords naming a dependency parameter are left out here; `call_arguments`
+        passes them instead of the injected value.
+        """
+        call_kwargs = {k: v for k, v in kwargs.items() if k not in self.dependencies}
         try:
-            bound = self.signature.bind(*args, **kwargs)
+            bound = self.signature.bind(*args, **call_kwargs)
         except TypeError as exc:
             raise ArgumentBindError(
                 f"Task {task_name!r} cannot be called with args={args!r} kwargs={kwargs!r}: "
@@ -52,6 +72,33 @@ class TaskParameters:
                 bound.arguments[name] = _cast(adapter, value)
         return bound
 
+    def call_arguments(
+        self,
+        bound: inspect.BoundArguments,
+        injected: dict[str, Any],
+        kwargs: dict[str, Any],
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Positional and keyword arguments for the call: bound values plus dependencies.
+
+        Dependencies are passed by keyword; when a task declares one before its
+        ordinary parameters, those go by keyword too so that positions still match.
+        """
+        explicit = {k: v for k, v in kwargs.items() if k in self.dependencies}
+        values = {**injected, **explicit}
+        if not self._keywords_only:
+            return bound.args, {**bound.kwargs, **values}
+        positional: list[Any] = []
+        keywords: dict[str, Any] = dict(values)
+        for name, value in bound.arguments.items():
+            kind = self.signature.parameters[name].kind
+            if kind is inspect.Parameter.POSITIONAL_ONLY:
+                positional.append(value)
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                keywords.update(value)
+            else:
+                keywords[name] = value
+        return tuple(positional), keywords
+
 
 def _cast(adapter: TypeAdapter[Any], value: Any) -> Any:
     try:
@@ -60,14 +107,11 @@ def _cast(adapter: TypeAdapter[Any], value: Any) -> Any:
         return value
 
 
-def _adapters(
-    func: Callable[..., Any], signature: inspect.Signature
-) -> dict[str, TypeAdapter[Any]]:
-    hints = _type_hints(func)
+def _adapters(signature: inspect.Signature, hints: dict[str, Any]) -> dict[str, TypeAdapter[Any]]:
     adapters: dict[str, TypeAdapter[Any]] = {}
     for name, param in signature.parameters.items():
         hint = hints.get(name)
-        if hint is None or hint is Any or param.kind in _VARIADIC or _is_dependency(param, hint):
+        if hint is None or hint is Any or param.kind in _VARIADIC:
             continue
         adapter = _adapter(hint)
         if adapter is not None:
@@ -82,11 +126,11 @@ def _type_hints(func: Callable[..., Any]) -> dict[str, Any]:
         return {}
 
 
-def _is_dependency(param: inspect.Parameter, hint: Any) -> bool:
+def _is_dependency(param: inspect.Parameter, hint: Any | None) -> bool:
     if isinstance(param.default, Dependency):
         return True
     if typing.get_origin(hint) is typing.Annotated:
-        return any(isinstance(meta, Dependency) for meta in hint.__metadata__)
+        return any(isinstance(meta, Dependency) for meta in getattr(hint, "__metadata__", ()))
     return False
 
 

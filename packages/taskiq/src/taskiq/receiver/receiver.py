@@ -280,12 +280,11 @@ class Receiver:
         delivery: Delivery | None = None,
     ) -> TaskiqResult[Any]:
         """Run the task with its dependencies and cast arguments; capture value or error."""
-        plan = self._plan_for(task)
         context = Context(message, self.broker, delivery)
         start = time.perf_counter()
         try:
-            value = await self._call(plan, message, context)
-        except Exception as exc:
+            value = await self._call(self._plan_for(task), message, context)
+        except (Exception, SystemExit) as exc:  # sys.exit() in a task must not stop the worker
             return _failed(message, exc, time.perf_counter() - start)
         return TaskiqResult(
             is_err=False,
@@ -295,16 +294,18 @@ class Receiver:
         )
 
     async def _call(self, plan: TaskPlan, message: TaskiqMessage, context: Context) -> Any:
-        bound = plan.parameters.bind(message.task_name, message.args, message.kwargs)
+        parameters = plan.parameters
+        bound = parameters.bind(message.task_name, message.args, message.kwargs)
         async with plan.graph.async_ctx(
             self._dependency_cache(context),
             exception_propagation=self.propagate_exceptions,
         ) as resolver:
-            for name, value in (await resolver.resolve_kwargs()).items():
-                bound.arguments.setdefault(name, value)
+            injected = await resolver.resolve_kwargs()
+            args, kwargs = parameters.call_arguments(bound, injected, message.kwargs)
             return await call_task(
                 plan.target,
-                bound,
+                args,
+                kwargs,
                 is_async=plan.is_async,
                 executor=self.executor,
                 timeout=timeout_from_labels(message.labels),
