@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from taskiq import BrokerMessage, TaskiqMessage
 from taskiq.message import BrokerMessage as FromModule
 
@@ -25,3 +28,19 @@ def test_broker_message_fields() -> None:
     assert message.labels == {"delay": "5"}
     assert FromModule is BrokerMessage
     assert BrokerMessage("1", "m:t", b"").labels == {}
+
+
+DOCS_PAGE = Path(__file__).resolve().parents[3] / "docs" / "serialization.md"
+
+
+def test_documented_wire_schema_is_the_message_schema() -> None:
+    text = DOCS_PAGE.read_text()
+    documented = text.split("<!-- wire-schema -->\n```json\n", 1)[1].split("```", 1)[0]
+    assert json.loads(documented) == TaskiqMessage.model_json_schema()
+
+
+def test_documented_example_payload_is_a_valid_message() -> None:
+    text = DOCS_PAGE.read_text()
+    example = text.split("```json\n", 1)[1].split("```", 1)[0]
+    message = TaskiqMessage.model_validate_json(example)
+    assert (message.task_name, message.kwargs) == ("shop:charge", {"cents": 250})

@@ -22,12 +22,24 @@ class TaskiqMessage(BaseModel):
     compatibility with formatters that record the original label types.
     """
 
-    task_id: str
-    task_name: str
-    labels: dict[str, Any] = Field(default_factory=dict)
-    labels_types: dict[str, int] | None = None
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
+    task_id: str = Field(description="Unique id of this call; results are stored under it.")
+    task_name: str = Field(description="Registered name of the task, usually module:function.")
+    labels: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Metadata acted on by brokers and middlewares (delay, priority, timeout).",
+    )
+    labels_types: dict[str, int] | None = Field(
+        default=None,
+        description="Unused by taskiq; accepted for compatibility with older producers.",
+    )
+    args: list[Any] = Field(
+        default_factory=list,
+        description="Positional arguments as JSON values.",
+    )
+    kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments as JSON values.",
+    )
 
 
 @dataclass
