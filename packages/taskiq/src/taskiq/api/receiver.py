@@ -8,7 +8,6 @@ import logging
 from taskiq.abc.broker import AsyncBroker
 from taskiq.acks import AcknowledgeType
 from taskiq.cli.worker.executor import build_executor
-from taskiq.cli.worker.fetching import guarded_listen
 from taskiq.receiver import Receiver
 
 logger = logging.getLogger("taskiq.api")
@@ -51,8 +50,7 @@ async def run_receiver_task(
         ack_type=ack_time,
     )
     try:
-        with guarded_listen(broker, finish):
-            await _listen_until_cancelled(receiver, finish)
+        await _listen_until_cancelled(receiver, finish)
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
 

@@ -1,0 +1,55 @@
+"""A deliberately small Redis-list broker, for the worker tests only.
+
+``kick`` LPUSHes the message, ``listen`` RPOPs it. Polling with a short pause
+(instead of a blocking BRPOP) makes cancelling a fetch safe: a cancelled
+RPOP cannot have taken a message that nobody receives. Not acknowledged:
+a message a killed worker held is gone, which the tests take into account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+
+from redis.asyncio import Redis
+from taskiq import AsyncBroker, BrokerMessage
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class RedisListBroker(AsyncBroker):
+    """Messages in one Redis list named ``queue``."""
+
+    def __init__(self, queue: str, url: str = REDIS_URL, poll_interval: float = 0.02) -> None:
+        super().__init__()
+        self.queue = queue
+        self.url = url
+        self.poll_interval = poll_interval
+        self.redis: Redis | None = None
+
+    async def startup(self) -> None:
+        self.redis = Redis.from_url(self.url)
+        await super().startup()
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+
+    def _client(self) -> Redis:
+        if self.redis is None:
+            raise RuntimeError("call broker.startup() first")
+        return self.redis
+
+    async def kick(self, message: BrokerMessage) -> None:
+        await self._client().lpush(self.queue, message.message)
+
+    async def listen(self) -> AsyncGenerator[bytes, None]:
+        client = self._client()
+        while True:
+            data = await client.rpop(self.queue)
+            if data is None:
+                await asyncio.sleep(self.poll_interval)
+                continue
+            yield data
