@@ -138,3 +138,19 @@ async def test_purge_dead_letters(make_broker: BrokerFactory) -> None:
     await wait_for(lambda: has_dead_letters(broker, 3), "three dead letters")
     assert await broker.purge_dead_letters() == 3
     assert await broker.dead_letter_count() == 0
+
+
+async def test_replay_of_a_hand_placed_dead_letter_goes_to_the_task_queue(
+    make_broker: BrokerFactory, names: Names, rabbit: str
+) -> None:
+    broker = await make_broker()
+    connection = await aio_pika.connect(rabbit)
+    async with connection:
+        channel = await connection.channel()
+        stray = aio_pika.Message(b"stray", message_id="stray")
+        await channel.default_exchange.publish(stray, routing_key=names("q.dead_letter"))
+
+    (letter,) = await broker.replay_dead_letters()
+    assert (letter.task_id, letter.queue) == ("stray", None)
+    assert await broker.dead_letter_count() == 0
+    assert queue_stats(names.queue)["messages_ready"] == 1

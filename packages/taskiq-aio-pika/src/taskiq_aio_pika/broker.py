@@ -358,9 +358,14 @@ class AioPikaBroker(AsyncBroker):
     ) -> list[dead_letters.DeadLetter]:
         """Send dead letters back to where they died, oldest first; return what was replayed."""
         replayed: list[dead_letters.DeadLetter] = []
+        task_queue = queue_name or self.main_queue.name
         async with self._dead_letter_queue(queue_name) as (channel, queue):
-            while limit is None or len(replayed) < limit:
-                letter = await dead_letters.replay_one(channel, queue)
+            waiting = (await queue.declare()).message_count or 0
+            # Never more than were waiting: a replayed message that dies again must
+            # not be picked up by this same call.
+            limit = waiting if limit is None else min(limit, waiting)
+            while len(replayed) < limit:
+                letter = await dead_letters.replay_one(channel, queue, task_queue)
                 if letter is None:
                     break
                 replayed.append(letter)

@@ -96,19 +96,30 @@ def revived(message: AbstractIncomingMessage) -> Message:
     )
 
 
-async def replay_one(channel: AbstractChannel, queue: AbstractQueue) -> DeadLetter | None:
-    """Publish the oldest dead letter back where it died; ack it once confirmed."""
+async def replay_one(
+    channel: AbstractChannel,
+    queue: AbstractQueue,
+    task_queue: str,
+) -> DeadLetter | None:
+    """Publish the oldest dead letter back where it died; ack it once confirmed.
+
+    A message without an ``x-death`` record (put into the DLQ by hand) goes
+    straight to ``task_queue``, the queue this DLQ belongs to.
+    """
     message = await queue.get(no_ack=False, fail=False)
     if message is None:
         return None
     letter = describe(message)
+    exchange_name, routing_key = letter.exchange, letter.routing_key
+    if letter.queue is None:
+        exchange_name, routing_key = "", task_queue
     exchange = (
-        channel.default_exchange
-        if not letter.exchange
-        else await channel.get_exchange(letter.exchange, ensure=False)
+        await channel.get_exchange(exchange_name, ensure=False)
+        if exchange_name
+        else channel.default_exchange
     )
     try:
-        await exchange.publish(revived(message), routing_key=letter.routing_key, mandatory=True)
+        await exchange.publish(revived(message), routing_key=routing_key, mandatory=True)
     except BaseException:
         await message.nack(requeue=True)
         raise
