@@ -6,10 +6,12 @@
 - `NatsBroker`: core NATS with queue groups; at-most-once.
 """
 
+from taskiq_nats.core import NatsBroker
 from taskiq_nats.dead_letters import DeadLetter
 from taskiq_nats.delivery import NatsAckableMessage, RedeliveryPolicy
 from taskiq_nats.jetstream import BaseJetStreamBroker
 from taskiq_nats.pull import JetStreamBroker, PullBasedJetStreamBroker
+from taskiq_nats.push import PushBasedJetStreamBroker
 from taskiq_nats.result_backend import NATSKeyValueResultBackend, NATSObjectStoreResultBackend
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "NATSKeyValueResultBackend",
     "NATSObjectStoreResultBackend",
     "NatsAckableMessage",
+    "NatsBroker",
     "PullBasedJetStreamBroker",
+    "PushBasedJetStreamBroker",
     "RedeliveryPolicy",
 ]

@@ -22,19 +22,28 @@ NATS_FAILURES: tuple[type[BaseException], ...] = (
     asyncio.TimeoutError,
 )
 
+#: Raised (as a `BrokerError`/`ResultBackendError`) when used before ``startup()``.
+NOT_STARTED = "The NATS connection is not open; call `await broker.startup()` first."
+
 
 @contextmanager
-def nats_errors(error_cls: type[TaskiqError], **details: Any) -> Iterator[None]:
-    """Re-raise nats-py failures inside the block as ``error_cls(**details)``.
+def nats_errors(
+    error_cls: type[TaskiqError],
+    message: str | None = None,
+    **details: Any,
+) -> Iterator[None]:
+    """Re-raise nats-py failures inside the block as ``error_cls``.
 
     ``details`` fill the error's message template; ``reason`` is added from the
-    nats error unless given.
+    nats error unless given. With ``message``, the text is ``message`` followed
+    by the nats error instead of the template.
     """
     try:
         yield
     except NATS_FAILURES as exc:
         details.setdefault("reason", describe(exc))
-        raise error_cls(**details) from exc
+        text = None if message is None else f"{message} ({details['reason']})"
+        raise error_cls(text, **details) from exc
 
 
 def describe(exc: BaseException) -> str:

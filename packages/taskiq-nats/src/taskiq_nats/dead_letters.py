@@ -72,11 +72,11 @@ class DeadLetterStream:
 
     async def put(self, js: JetStreamContext, msg: Msg, reason: str) -> None:
         """Store a copy of ``msg``; returns once JetStream has persisted it."""
-        headers = dict(msg.headers or {})
+        headers = _own_headers(msg.headers)
         headers[hdr.DEAD_REASON] = reason
         headers[hdr.ORIGINAL_SUBJECT] = msg.subject
         headers[hdr.DELIVERIES] = str(msg.metadata.num_delivered)
-        await js.publish(self.subject, msg.data, stream=self.stream_name, headers=headers)
+        await js.publish(self.subject, msg.data, headers=headers)
 
     async def list(self, js: JetStreamContext, limit: int | None) -> list[DeadLetter]:
         """Dead letters, oldest first, at most ``limit`` of them."""
@@ -93,13 +93,22 @@ class DeadLetterStream:
 
     async def replay(self, js: JetStreamContext, letter: DeadLetter) -> None:
         """Publish ``letter`` again on its original subject, then delete it here."""
-        headers = {k: v for k, v in letter.headers.items() if k not in hdr.DEAD_LETTER_HEADERS}
+        headers = {
+            k: v
+            for k, v in _own_headers(letter.headers).items()
+            if k not in hdr.DEAD_LETTER_HEADERS
+        }
         await js.publish(letter.original_subject, letter.data, headers=headers)
         await self.delete(js, letter.sequence)
 
     async def delete(self, js: JetStreamContext, sequence: int) -> None:
         """Forget one dead letter."""
         await js.delete_msg(self.stream_name, sequence)
+
+
+def _own_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    """Headers without NATS's own (``Nats-Expected-Stream`` would misroute a copy)."""
+    return {k: v for k, v in (headers or {}).items() if not k.lower().startswith("nats-")}
 
 
 def _to_dead_letter(

@@ -101,10 +101,10 @@ class Delivery:
             delay = self.policy.backoff(self.msg.metadata.num_delivered)
             await _quietly(self.msg.nak(delay=delay), "nak")
 
-    async def release(self) -> None:
-        """The worker is stopping before the task finished: redeliver now, elsewhere."""
+    async def release(self, delay: float = 0.0) -> None:
+        """The worker is stopping before the task finished: redeliver after ``delay`` s."""
         if await self._begin_settling():
-            await _quietly(self.msg.nak(), "nak")
+            await _quietly(self.msg.nak(delay=delay or None), "nak")
 
     async def dead_letter(self, reason: str) -> None:
         """Copy to the dead-letter stream and TERM; if the copy fails, NAK with backoff."""

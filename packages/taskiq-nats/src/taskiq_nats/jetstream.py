@@ -17,16 +17,23 @@ from typing import Any
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    ConsumerInfo,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import NotFoundError
 from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
-from taskiq.exceptions import BrokerConnectionError, BrokerError, SendTaskError
+from taskiq.exceptions import BrokerError, SendTaskError
 from taskiq.message import BrokerMessage
 
 from taskiq_nats import connection, headers
-from taskiq_nats._errors import nats_errors
+from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
 from taskiq_nats.dead_letters import DEFAULT_DEAD_LETTER_MAX_AGE, DeadLetter, DeadLetterStream
 from taskiq_nats.delivery import Delivery, RedeliveryPolicy
 
@@ -83,6 +90,8 @@ class BaseJetStreamBroker(AsyncBroker):
         self.client: Client | None = None
         self.js: JetStreamContext | None = None
         self._in_flight: set[Delivery] = set()
+        #: The live subscription, so that shutdown can stop deliveries first.
+        self._subscription: Any = None
         self._closing = False
 
     # -- lifecycle -------------------------------------------------------
@@ -97,16 +106,40 @@ class BaseJetStreamBroker(AsyncBroker):
             **self.connection_kwargs,
         )
         self.js = self.client.jetstream()
-        with nats_errors(BrokerError, reason="cannot create the JetStream streams"):
+        with nats_errors(
+            BrokerError,
+            f"Cannot create or open the JetStream streams {self.stream_name!r} and "
+            f"{self.dead_letters.stream_name!r}; check that JetStream is enabled (-js)",
+        ):
             await self._ensure_streams()
 
     async def shutdown(self) -> None:
-        """Hand unfinished deliveries back for redelivery now, then disconnect."""
+        """Stop fetching, hand unfinished deliveries back for redelivery now, disconnect.
+
+        The subscription goes first: otherwise JetStream could hand a released
+        message straight back to this worker's pending fetch.
+        """
         self._closing = True
+        await self._unsubscribe()
+        delay = self._release_delay()
         for delivery in list(self._in_flight):
-            await delivery.release()
+            await delivery.release(delay)
         await connection.close(self.client)
         await super().shutdown()
+
+    def _release_delay(self) -> float:
+        """Seconds to hold released messages back, so that no dead request gets them."""
+        return 0.0
+
+    async def _unsubscribe(self) -> None:
+        subscription, self._subscription = self._subscription, None
+        if subscription is None or self.client is None or self.client.is_closed:
+            return
+        try:
+            await subscription.unsubscribe()
+            await self.client.flush()
+        except NATS_FAILURES as exc:
+            logger.debug("Unsubscribing on shutdown failed: %r", exc)
 
     def is_closing(self) -> bool:
         """True once `shutdown` has begun: fetch loops end instead of retrying."""
@@ -122,11 +155,7 @@ class BaseJetStreamBroker(AsyncBroker):
 
     def _jetstream(self) -> JetStreamContext:
         if self.js is None:
-            raise BrokerConnectionError(
-                service="NATS",
-                address=connection.mask_servers(self.servers),
-                reason="the broker is not started; call `await broker.startup()` first",
-            )
+            raise BrokerError(NOT_STARTED)
         return self.js
 
     # -- sending ---------------------------------------------------------
@@ -150,6 +179,9 @@ class BaseJetStreamBroker(AsyncBroker):
 
     async def _listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         async for msg in self._messages():
+            if self.is_closing():
+                await msg.nak(delay=self._release_delay() or None)
+                continue
             ackable = await self._admit(msg)
             if ackable is not None:
                 yield ackable
@@ -179,6 +211,11 @@ class BaseJetStreamBroker(AsyncBroker):
     async def _store_dead_letter(self, msg: Msg, reason: str) -> None:
         await self.dead_letters.put(self._jetstream(), msg, reason)
 
+    def _adopt_consumer(self, info: ConsumerInfo) -> None:
+        """Heartbeat at the pace of the consumer as it exists on the server."""
+        ack_wait = info.config.ack_wait or self.policy.ack_wait
+        self.policy = dataclasses.replace(self.policy, ack_wait=ack_wait)
+
     def _consumer_config(self, **push_options: Any) -> ConsumerConfig:
         """The durable consumer: explicit acks; our own max_deliver and dead letters."""
         config = self.consumer_config or ConsumerConfig()
@@ -197,7 +234,7 @@ class BaseJetStreamBroker(AsyncBroker):
 
     async def get_dead_letters(self, limit: int | None = 100) -> list[DeadLetter]:
         """Dead-lettered task messages, oldest first (at most ``limit``; None for all)."""
-        with nats_errors(BrokerError):
+        with nats_errors(BrokerError, "Cannot read the dead-letter stream"):
             return await self.dead_letters.list(self._jetstream(), limit)
 
     async def replay_dead_letters(self, sequences: list[int] | None = None) -> int:
@@ -208,14 +245,14 @@ class BaseJetStreamBroker(AsyncBroker):
         """
         letters = await self.get_dead_letters(limit=None)
         chosen = [ltr for ltr in letters if sequences is None or ltr.sequence in sequences]
-        with nats_errors(BrokerError):
+        with nats_errors(BrokerError, "Replaying dead letters failed part-way; list them again"):
             for letter in chosen:
                 await self.dead_letters.replay(self._jetstream(), letter)
         return len(chosen)
 
     async def delete_dead_letter(self, sequence: int) -> None:
         """Discard one dead letter for good."""
-        with nats_errors(BrokerError):
+        with nats_errors(BrokerError, f"Cannot delete dead letter {sequence}"):
             await self.dead_letters.delete(self._jetstream(), sequence)
 
 

@@ -9,8 +9,8 @@ carries on where it was.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
+import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
@@ -29,7 +29,7 @@ from taskiq_nats.jetstream import BaseJetStreamBroker
 logger = logging.getLogger("taskiq_nats")
 
 #: Seconds one fetch waits for messages before asking again.
-DEFAULT_FETCH_TIMEOUT = 5.0
+DEFAULT_FETCH_TIMEOUT = 2.0
 #: Longest pause between two fetch attempts while the server is unreachable.
 MAX_RETRY_PAUSE = 5.0
 
@@ -72,12 +72,14 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         )
         self.pull_consume_batch = pull_consume_batch
         self.pull_consume_timeout = pull_consume_timeout or DEFAULT_FETCH_TIMEOUT
+        self._request_expires = 0.0
 
     async def _messages(self) -> AsyncGenerator[Msg, None]:
         with nats_errors(ListenError):
             subscription = await self._subscribe()
         pause = 0.1
         while not self.is_closing():
+            self._request_expires = time.monotonic() + self.pull_consume_timeout
             try:
                 batch = await subscription.fetch(
                     self.pull_consume_batch,
@@ -94,11 +96,20 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
             for msg in batch:
                 yield msg
 
+    def _release_delay(self) -> float:
+        """Until our last pull request expires: the server would hand it released messages."""
+        return max(self._request_expires - time.monotonic(), 0.0) + 0.1
+
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         """Create (or reuse) the durable consumer and bind a pull subscription to it."""
         js = self._jetstream()
         await self._ensure_consumer(js)
-        return await js.pull_subscribe_bind(durable=self.durable, stream=self.stream_name)
+        subscription: JetStreamContext.PullSubscription = await js.pull_subscribe_bind(
+            durable=self.durable,
+            stream=self.stream_name,
+        )
+        self._subscription = subscription
+        return subscription
 
     async def _ensure_consumer(self, js: JetStreamContext) -> None:
         config = self._consumer_config()
@@ -108,8 +119,7 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         except BadRequestError as exc:
             logger.warning("Using existing consumer %r as it is (%s).", self.durable, exc)
             info = await js.consumer_info(self.stream_name, self.durable)
-        ack_wait = info.config.ack_wait or self.policy.ack_wait
-        self.policy = dataclasses.replace(self.policy, ack_wait=ack_wait)
+        self._adopt_consumer(info)
 
     async def _recover(self, exc: BaseException, pause: float) -> float:
         """Wait, then recreate streams and consumer (a fresh server may have lost them)."""

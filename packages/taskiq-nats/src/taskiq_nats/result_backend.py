@@ -24,7 +24,6 @@ from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import (
-    BrokerConnectionError,
     NoResultError,
     ResultBackendError,
     ResultGetError,
@@ -35,7 +34,7 @@ from taskiq.result import TaskiqResult
 from taskiq.serializers import JSONSerializer
 
 from taskiq_nats import connection
-from taskiq_nats._errors import NATS_FAILURES, nats_errors
+from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
 
 _ReturnType = TypeVar("_ReturnType")
 
@@ -93,7 +92,11 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
             **self.connect_options,
         )
         js = self.client.jetstream()
-        with nats_errors(ResultBackendError):
+        with nats_errors(
+            ResultBackendError,
+            f"Cannot open or create the key-value bucket {self.bucket_name!r}; "
+            "check that JetStream is enabled (-js)",
+        ):
             try:
                 self._kv = await js.key_value(self.bucket_name)
             except BucketNotFoundError:
@@ -114,11 +117,7 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
     def kv(self) -> KeyValue:
         """The open bucket; a clear error if `startup` was not called."""
         if self._kv is None:
-            raise BrokerConnectionError(
-                service="NATS",
-                address=connection.mask_servers(self.servers),
-                reason="the result backend is not started; call `await broker.startup()`",
-            )
+            raise ResultBackendError(NOT_STARTED)
         return self._kv
 
     async def set_result(self, task_id: str, result: TaskiqResult[_ReturnType]) -> None:
