@@ -8,12 +8,12 @@ best effort: a value that does not validate is passed as it came.
 from __future__ import annotations
 
 import inspect
-import typing
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from taskiq_dependencies.dependency import Dependency
+
+from taskiq.depends.signature import call_signature, dependency_names, type_hints
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
@@ -33,15 +33,9 @@ class TaskParameters:
 
     def __init__(self, func: Callable[..., Any], cast_types: bool) -> None:
         full = inspect.signature(func)
-        hints = _type_hints(func)
-        self.dependencies = frozenset(
-            name
-            for name, param in full.parameters.items()
-            if _is_dependency(param, hints.get(name))
-        )
-        self.signature = full.replace(
-            parameters=[p for p in full.parameters.values() if p.name not in self.dependencies],
-        )
+        hints = type_hints(func)
+        self.dependencies = dependency_names(func)
+        self.signature = call_signature(func)
         self._keywords_only = bool(self.dependencies) and not any(
             p.kind is inspect.Parameter.VAR_POSITIONAL for p in full.parameters.values()
         )
@@ -117,21 +111,6 @@ def _adapters(signature: inspect.Signature, hints: dict[str, Any]) -> dict[str, 
         if adapter is not None:
             adapters[name] = adapter
     return adapters
-
-
-def _type_hints(func: Callable[..., Any]) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(func, include_extras=True)
-    except Exception:  # unresolvable forward references: cast nothing
-        return {}
-
-
-def _is_dependency(param: inspect.Parameter, hint: Any | None) -> bool:
-    if isinstance(param.default, Dependency):
-        return True
-    if typing.get_origin(hint) is typing.Annotated:
-        return any(isinstance(meta, Dependency) for meta in getattr(hint, "__metadata__", ()))
-    return False
 
 
 def _adapter(hint: Any) -> TypeAdapter[Any] | None:
