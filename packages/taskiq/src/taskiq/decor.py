@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import pickle
 from collections.abc import Callable, Coroutine
 from functools import update_wrapper
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from typing_extensions import ParamSpec
 
+from taskiq.depends.signature import call_signature
 from taskiq.kicker import AsyncKicker
 from taskiq.task import AsyncTaskiqTask
 
@@ -46,7 +46,8 @@ class AsyncTaskiqDecoratedTask(Generic[_FuncParams, _ReturnType]):
         self.task_name = task_name
         self.original_func = original_func
         self.labels = labels
-        self.signature = inspect.signature(original_func)
+        # Without injected parameters: kiq() checks the caller's arguments against it.
+        self.signature = call_signature(original_func)
         update_wrapper(self, original_func)
 
     def __call__(

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from typing_extensions import ParamSpec, Self
 
+# AsyncResultBackend is imported at run time: the dependency injector reads the
+# annotations of ``AsyncBroker.__init__`` when a task asks for ``AsyncBroker``.
+from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.events import TaskiqEvents
 from taskiq.middleware_chain import MiddlewareChain, as_async
@@ -28,7 +31,6 @@ from taskiq.state import TaskiqState
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.formatter import TaskiqFormatter
     from taskiq.abc.middleware import TaskiqMiddleware
-    from taskiq.abc.result_backend import AsyncResultBackend
     from taskiq.abc.serializer import TaskiqSerializer
     from taskiq.decor import AsyncTaskiqDecoratedTask
     from taskiq.message import BrokerMessage
