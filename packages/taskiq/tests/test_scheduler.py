@@ -336,3 +336,22 @@ def test_scheduler_is_importable_from_documented_paths() -> None:
     assert taskiq.scheduler.CreatedSchedule is CreatedSchedule
     assert taskiq.scheduler.only_unique is only_unique
     assert taskiq.scheduler.preserve_all is preserve_all
+
+
+async def test_a_failing_merge_function_and_junk_from_a_source_do_not_stop_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = RecordingBroker()
+
+    class JunkSource(MemorySource):
+        async def get_schedules(self) -> list[Any]:
+            return ["not a schedule", *await super().get_schedules()]
+
+    def broken_merge(old: list[ScheduledTask], new: list[ScheduledTask]) -> list[ScheduledTask]:
+        raise RuntimeError("merge bug")
+
+    source = JunkSource([ScheduledTask(task_name="tick", interval=0.1)])
+    scheduler = TaskiqScheduler(broker, [source], merge_func=broken_merge)
+    await run_for(scheduler, lambda: len(broker.sent) >= 2, interval=0.05)
+    assert "merge function failed" in caplog.text
+    assert "non-ScheduledTask" in caplog.text

@@ -17,12 +17,12 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from taskiq.exceptions import ScheduleError
+from taskiq.scheduler.merge_functions import preserve_all
 from taskiq.scheduler.next_fire import first_fire, following_fire, utc_now
+from taskiq.scheduler.scheduled_task import ScheduledTask
 
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.schedule_source import ScheduleSource
-    from taskiq.scheduler.scheduled_task import ScheduledTask
     from taskiq.scheduler.scheduler import TaskiqScheduler
 
 logger = logging.getLogger("taskiq.scheduler")
@@ -117,13 +117,11 @@ class ScheduleRunner:
         sources = self.scheduler.sources
         answers = await asyncio.gather(*(self._read_one(i, s) for i, s in enumerate(sources)))
         origin: dict[int | str, int] = {}
-        merged: list[ScheduledTask] = []
         for index, tasks in enumerate(answers):
             origin.update({id(task): index for task in tasks})
             origin.update({task.schedule_id: index for task in tasks})
-            merged = self.scheduler.merge_func(merged, tasks)
         found: list[tuple[_Key, ScheduleSource, ScheduledTask]] = []
-        for task in merged:
+        for task in self._merge(answers):
             index = origin.get(id(task), origin.get(task.schedule_id, -1))
             if index < 0:
                 logger.warning("The merge function returned unknown schedule %r.", task)
@@ -131,9 +129,19 @@ class ScheduleRunner:
             found.append(((index, task.schedule_id), sources[index], task))
         return found
 
+    def _merge(self, answers: list[list[ScheduledTask]]) -> list[ScheduledTask]:
+        merged: list[ScheduledTask] = []
+        for tasks in answers:
+            try:
+                merged = list(self.scheduler.merge_func(merged, tasks))
+            except Exception:
+                logger.exception("The merge function failed; keeping every schedule this time.")
+                merged = preserve_all(merged, tasks)
+        return [task for task in merged if isinstance(task, ScheduledTask)]
+
     async def _read_one(self, index: int, source: ScheduleSource) -> list[ScheduledTask]:
         try:
-            tasks = list(await source.get_schedules())
+            answer = list(await source.get_schedules())
         except Exception:
             logger.exception(
                 "Cannot read schedules from %r; keeping its previous %d schedule(s).",
@@ -141,6 +149,13 @@ class ScheduleRunner:
                 len(self._last_known.get(index, [])),
             )
             return self._last_known.get(index, [])
+        tasks = [task for task in answer if isinstance(task, ScheduledTask)]
+        if len(tasks) != len(answer):
+            logger.error(
+                "%r returned %d non-ScheduledTask item(s); skipping them.",
+                source,
+                len(answer) - len(tasks),
+            )
         self._last_known[index] = tasks
         return tasks
 
@@ -161,7 +176,7 @@ class ScheduleRunner:
             return None
         try:
             next_fire = first_fire(task, since, now)
-        except (ScheduleError, ValueError) as exc:
+        except Exception as exc:  # any schedule-specific failure must not stop the loop
             self._report_broken(key, signature, task, exc)
             return None
         return _Entry(source, task, signature, next_fire)
@@ -193,7 +208,7 @@ class ScheduleRunner:
             self._spawn_send(key, entry)
             try:
                 upcoming = following_fire(entry.task, entry.next_fire, now)
-            except (ScheduleError, ValueError) as exc:
+            except Exception as exc:  # same: skip this schedule, keep the others
                 self._report_broken(key, entry.signature, entry.task, exc)
                 upcoming = None
             if upcoming is None:
