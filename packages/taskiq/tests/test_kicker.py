@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from taskiq import (
@@ -12,8 +12,11 @@ from taskiq import (
     AsyncBroker,
     AsyncKicker,
     BrokerMessage,
+    Context,
     InMemoryBroker,
     SendTaskError,
+    TaskiqDepends,
+    TaskiqState,
     UnknownTaskError,
 )
 
@@ -200,3 +203,20 @@ async def test_send_task_error_from_the_broker_passes_through_unchanged() -> Non
     with pytest.raises(SendTaskError) as caught:
         await task.kiq()
     assert caught.value is original
+
+
+async def test_injected_parameters_are_not_required_from_the_caller() -> None:
+    broker = InMemoryBroker()
+
+    @broker.task
+    async def named(
+        value: int,
+        context: Annotated[Context, TaskiqDepends()],
+        state: TaskiqState = TaskiqDepends(),
+    ) -> str:
+        return f"{value} {context.message.task_name} {type(state).__name__}"
+
+    await broker.startup()
+    result = await (await named.kiq(1)).wait_result(timeout=20)
+    await broker.shutdown()
+    assert result.return_value == f"1 {named.task_name} TaskiqState"
