@@ -26,6 +26,12 @@ NATS_FAILURES: tuple[type[BaseException], ...] = (
 NOT_STARTED = "The NATS connection is not open; call `await broker.startup()` first."
 
 
+class ScheduleSourceError(TaskiqError):
+    """The schedule store could not be read or written (taskiq has no such class yet)."""
+
+    __template__ = "The NATS schedule source failed: {reason}"
+
+
 @contextmanager
 def nats_errors(
     error_cls: type[TaskiqError],
