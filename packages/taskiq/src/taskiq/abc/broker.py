@@ -113,22 +113,20 @@ class AsyncBroker(ABC):
     # -- lifecycle -------------------------------------------------------
 
     async def startup(self) -> None:
-        """Fire the startup event of this side, then start middlewares and results."""
-        event = (
-            TaskiqEvents.WORKER_STARTUP if self.is_worker_process else TaskiqEvents.CLIENT_STARTUP
-        )
-        await self._fire(event)
+        """Fire the startup event of this side, then start middlewares and results.
+
+        The side is the worker when ``is_worker_process`` is set (the worker
+        sets it before calling this), the client otherwise.
+        """
+        worker = self.is_worker_process
+        await self._fire(TaskiqEvents.WORKER_STARTUP if worker else TaskiqEvents.CLIENT_STARTUP)
         await self.middleware_chain.startup()
         await self.result_backend.startup()
 
     async def shutdown(self) -> None:
         """Fire the shutdown event of this side, then stop middlewares and results."""
-        event = (
-            TaskiqEvents.WORKER_SHUTDOWN
-            if self.is_worker_process
-            else TaskiqEvents.CLIENT_SHUTDOWN
-        )
-        await self._fire(event)
+        worker = self.is_worker_process
+        await self._fire(TaskiqEvents.WORKER_SHUTDOWN if worker else TaskiqEvents.CLIENT_SHUTDOWN)
         await self.middleware_chain.shutdown()
         await self.result_backend.shutdown()
 
