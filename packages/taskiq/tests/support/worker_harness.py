@@ -115,14 +115,14 @@ class TaggedReceiver(Receiver):
 class Worker:
     """One ``python -m taskiq worker`` process in its own session (killed as a group)."""
 
-    def __init__(self, app_dir: Path, log_dir: Path, prefix: str, args: list[str]) -> None:
+    def __init__(self, cwd: Path, log_dir: Path, prefix: str, args: list[str]) -> None:
         self.log_path = log_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
         self._log = self.log_path.open("wb")
         env = {**os.environ, "TASKIQ_TEST_PREFIX": prefix}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SUPPORT_DIR), env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "taskiq", "worker", *args],
-            cwd=app_dir,
+            cwd=cwd,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -203,13 +203,18 @@ class Harness:
     async def start(self) -> None:
         await self.broker.startup()
 
-    def worker(self, *args: str) -> Worker:
-        worker = Worker(self.app_dir, self.log_dir, self.prefix, list(args))
+    def worker(self, *args: str, cwd: Path | None = None) -> Worker:
+        """Start ``taskiq worker *args`` in ``cwd`` (default: the app directory)."""
+        worker = Worker(cwd or self.app_dir, self.log_dir, self.prefix, list(args))
         self.workers.append(worker)
         return worker
 
     async def kick(self, task: str, *args: Any) -> None:
-        await AsyncKicker(task_name=f"app:{task}", broker=self.broker, labels={}).kiq(*args)
+        """Send task ``app:<task>`` by name, as a client without the app's code would."""
+        await self.kick_named(f"app:{task}", *args)
+
+    async def kick_named(self, task_name: str, *args: Any) -> None:
+        await AsyncKicker(task_name=task_name, broker=self.broker, labels={}).kiq(*args)
 
     def key(self, name: str) -> str:
         return f"{self.prefix}:{name}"

@@ -77,6 +77,7 @@ async def serve(
     _watch_for_stop(stop, conn)
     broker.is_worker_process = True
     await broker.startup()
+    logger.info("Listening for %d tasks.", len(broker.get_all_tasks()))
     _send(conn, "ready")
     executor = build_executor(
         args.max_threadpool_threads, args.use_process_pool, args.max_process_pool_processes
