@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from taskiq import AsyncKicker, AsyncTaskiqTask, InMemoryBroker
+from taskiq import AsyncKicker, AsyncTaskiqDecoratedTask, AsyncTaskiqTask, InMemoryBroker
 
 
 async def test_calling_an_async_task_runs_it_here() -> None:
@@ -131,3 +131,20 @@ def test_task_that_is_not_a_module_attribute_refuses_to_pickle() -> None:
 
     with pytest.raises(pickle.PicklingError, match="Declare it at module level"):
         pickle.dumps(local_only)
+
+
+def test_constructor_accepts_taskiqs_keywords_including_return_type() -> None:
+    broker = InMemoryBroker()
+
+    def original(value: int) -> int:
+        return value
+
+    task = AsyncTaskiqDecoratedTask(
+        broker=broker,
+        task_name="direct",
+        original_func=original,
+        labels={"a": 1},
+        return_type=int,
+    )
+    assert (task.task_name, task.labels, task.return_type) == ("direct", {"a": 1}, int)
+    assert task(3) == 3

@@ -41,11 +41,14 @@ class AsyncTaskiqDecoratedTask(Generic[_FuncParams, _ReturnType]):
         task_name: str,
         original_func: Callable[_FuncParams, _ReturnType],
         labels: dict[str, Any],
+        return_type: type[_ReturnType] | None = None,
     ) -> None:
         self.broker = broker
         self.task_name = task_name
         self.original_func = original_func
         self.labels = labels
+        #: Accepted for compatibility with Taskiq's constructor; typing uses the function.
+        self.return_type = return_type
         # Without injected parameters: kiq() checks the caller's arguments against it.
         self.signature = call_signature(original_func)
         update_wrapper(self, original_func)
