@@ -82,7 +82,11 @@ class InMemoryBroker(AsyncBroker):
         In the background a ``delay`` label (seconds) is honoured.
         """
         if self.find_task(message.task_name) is None:
-            raise UnknownTaskError(task_name=message.task_name)
+            raise UnknownTaskError(
+                f"No task named {message.task_name!r} is registered on this InMemoryBroker; "
+                "declare it with @broker.task (or import its module) before sending it.",
+                task_name=message.task_name,
+            )
         if self.await_inplace:
             await self._run(message.message)
             return

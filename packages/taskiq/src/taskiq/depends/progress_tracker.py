@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from taskiq_dependencies import Depends
 
 from taskiq.context import Context
@@ -23,10 +23,21 @@ class TaskState(str, enum.Enum):
 
 
 class TaskProgress(BaseModel, Generic[_ProgressType]):
-    """A progress report: a state (one of `TaskState` or your own) and free-form meta."""
+    """A progress report: a state (one of `TaskState` or your own) and free-form meta.
+
+    A stored state that names a `TaskState` comes back as that member, so
+    ``progress.state is TaskState.STARTED`` holds after a round trip.
+    """
 
     state: TaskState | str
     meta: _ProgressType | None = None
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _known_state(cls, value: Any) -> Any:
+        if isinstance(value, str) and value in TaskState.__members__:
+            return TaskState(value)
+        return value
 
 
 class ProgressTracker(Generic[_ProgressType]):
