@@ -70,3 +70,26 @@ def test_result_with_error_pickles() -> None:
     loaded = pickle.loads(pickle.dumps(result))
     assert isinstance(loaded.error, RuntimeError)
     assert str(loaded.error) == "boom"
+
+
+class NeedsTwoArgumentsError(Exception):
+    """Plain pickle cannot rebuild it: its __init__ does not take its message."""
+
+    def __init__(self, code: int, where: str) -> None:
+        super().__init__(f"code {code} at {where}")
+        self.code = code
+
+
+def test_result_with_an_exception_pickle_cannot_rebuild_still_pickles() -> None:
+    with pytest.raises(TypeError):
+        pickle.loads(pickle.dumps(NeedsTwoArgumentsError(1, "db")))
+    result: TaskiqResult[None] = TaskiqResult(
+        is_err=True,
+        return_value=None,
+        execution_time=0,
+        error=NeedsTwoArgumentsError(7, "db"),
+    )
+    loaded = pickle.loads(pickle.dumps(result))
+    assert type(loaded.error) is NeedsTwoArgumentsError
+    assert (str(loaded.error), loaded.error.code) == ("code 7 at db", 7)
+    assert loaded.model_dump(exclude={"error"}) == result.model_dump(exclude={"error"})

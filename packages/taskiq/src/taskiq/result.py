@@ -38,6 +38,20 @@ class TaskiqResult(BaseModel, Generic[_ReturnType]):
             return value
         return decode_exception(value)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickle the error as data, so any exception survives a process pool."""
+        state = super().__getstate__()
+        fields = dict(state["__dict__"])
+        if fields.get("error") is not None:
+            fields["error"] = encode_exception(fields["error"])
+        return {**state, "__dict__": fields}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        fields = dict(state["__dict__"])
+        if isinstance(fields.get("error"), dict):
+            fields["error"] = decode_exception(fields["error"])
+        super().__setstate__({**state, "__dict__": fields})
+
     def __str__(self) -> str:
         """Show what a person wants to see: the value, or the error."""
         if self.is_err:
