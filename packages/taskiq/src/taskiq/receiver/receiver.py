@@ -294,23 +294,34 @@ class Receiver:
         )
 
     async def _call(self, plan: TaskPlan, message: TaskiqMessage, context: Context) -> Any:
-        parameters = plan.parameters
-        bound = parameters.bind(message.task_name, message.args, message.kwargs)
+        bound = plan.parameters.bind(message.task_name, message.args, message.kwargs)
+        if plan.graph.is_empty():  # no dependencies: skip the injector entirely
+            args, kwargs = plan.parameters.call_arguments(bound, {}, message.kwargs)
+            return await self._invoke(plan, message, args, kwargs)
         async with plan.graph.async_ctx(
             self._dependency_cache(context),
             exception_propagation=self.propagate_exceptions,
         ) as resolver:
             injected = await resolver.resolve_kwargs()
-            args, kwargs = parameters.call_arguments(bound, injected, message.kwargs)
-            return await call_task(
-                plan.target,
-                args,
-                kwargs,
-                is_async=plan.is_async,
-                executor=self.executor,
-                timeout=timeout_from_labels(message.labels),
-                task_name=message.task_name,
-            )
+            args, kwargs = plan.parameters.call_arguments(bound, injected, message.kwargs)
+            return await self._invoke(plan, message, args, kwargs)
+
+    async def _invoke(
+        self,
+        plan: TaskPlan,
+        message: TaskiqMessage,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        return await call_task(
+            plan.target,
+            args,
+            kwargs,
+            is_async=plan.is_async,
+            executor=self.executor,
+            timeout=timeout_from_labels(message.labels),
+            task_name=message.task_name,
+        )
 
     def _dependency_cache(self, context: Context) -> dict[Any, Any]:
         broker = self.broker
