@@ -243,3 +243,30 @@ async def test_listen_ends_when_the_worker_broker_shuts_down() -> None:
     await asyncio.sleep(0)
     await broker.shutdown()
     assert await asyncio.wait_for(received, 20) is None
+
+
+async def test_has_subscriber_follows_a_worker_coming_and_going() -> None:
+    import zmq
+    import zmq.asyncio
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    broker = ZeroMQBroker(zmq_pub_host=address)
+    await broker.startup()
+    context = zmq.asyncio.Context()
+    subscriber = context.socket(zmq.SUB)
+    try:
+        assert not broker.has_subscriber
+        subscriber.connect(address)
+        subscriber.setsockopt(zmq.SUBSCRIBE, b"")
+        await broker.wait_for_subscriber(timeout=20)
+        assert broker.has_subscriber
+        subscriber.close(linger=0)
+        for _ in range(2000):
+            if not broker.has_subscriber:
+                break
+            await asyncio.sleep(0.01)
+        assert not broker.has_subscriber
+    finally:
+        subscriber.close(linger=0)
+        context.term()
+        await broker.shutdown()

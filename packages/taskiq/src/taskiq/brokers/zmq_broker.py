@@ -123,13 +123,22 @@ class ZeroMQBroker(AsyncBroker):
         try:
             while True:
                 frame = await socket.recv()
+                # XPUB forwards the first subscription and the last unsubscription
+                # (a worker that went away): so this tracks "is anyone listening".
                 if frame[:1] == bytes([_SUBSCRIBE]):
                     self._subscribed.set()
+                else:
+                    self._subscribed.clear()
         except (asyncio.CancelledError, self._zmq.ZMQError):
             return
 
+    @property
+    def has_subscriber(self) -> bool:
+        """Whether a worker is subscribed now (always False in a worker or before startup)."""
+        return self._pub is not None and self._subscribed.is_set()
+
     async def wait_for_subscriber(self, timeout: float | None = None) -> None:
-        """Return once a worker has subscribed since ``startup()``.
+        """Return once a worker is subscribed.
 
         Tasks sent before any worker subscribed are dropped by ZeroMQ; call
         this after ``startup()`` when the first tasks matter. Raises
