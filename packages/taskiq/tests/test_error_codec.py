@@ -32,6 +32,19 @@ class LoudInitError(Exception):
         super().__init__(message)
 
 
+class ClaimsBuiltinError(Exception):
+    """Claims to be a builtin; its __init__ must still never run while decoding."""
+
+    constructed = 0
+
+    def __init__(self, message: str) -> None:
+        type(self).constructed += 1
+        super().__init__(message)
+
+
+ClaimsBuiltinError.__module__ = "builtins"
+
+
 def wire(exc: BaseException) -> BaseException:
     """Store a failed result as JSON and read it back, as a result backend does."""
     result: TaskiqResult[None] = TaskiqResult(
@@ -82,6 +95,15 @@ def test_decoding_never_runs_the_exception_init() -> None:
     assert type(error) is LoudInitError
     assert str(error) == "hello"
     assert LoudInitError.constructed == before
+
+
+def test_a_class_claiming_to_be_builtin_is_not_constructed() -> None:
+    payload = encode_exception(ClaimsBuiltinError("hi"))
+    payload["type"] = f"{__name__}:ClaimsBuiltinError"
+    before = ClaimsBuiltinError.constructed
+    error = decode_exception(payload)
+    assert type(error) is ClaimsBuiltinError
+    assert ClaimsBuiltinError.constructed == before
 
 
 async def test_task_error_comes_back_through_the_broker() -> None:

@@ -23,6 +23,7 @@ stand-in that keeps the original type name, message and traceback.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import json
 import sys
@@ -107,13 +108,19 @@ def _resolve(type_name: str) -> type[BaseException] | None:
     return target
 
 
+def _is_builtin(cls: type) -> bool:
+    """True for the interpreter's own classes, whatever ``__module__`` a class claims."""
+    return vars(builtins).get(cls.__name__) is cls
+
+
 def _builtin_base(cls: type[BaseException]) -> type[BaseException]:
-    return next(base for base in cls.__mro__ if base.__module__ == "builtins")
+    base: type[BaseException] = next(base for base in cls.__mro__ if _is_builtin(base))
+    return base
 
 
 def _construct(cls: type[BaseException], args: list[Any], attrs: dict[str, Any]) -> BaseException:
     """Create the exception without running any ``__init__`` written in Python."""
-    if cls.__module__ == "builtins":
+    if _is_builtin(cls):
         return cls(*args)
     exc = _builtin_base(cls).__new__(cls, *args)
     exc.args = tuple(args)
