@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -343,3 +345,72 @@ async def test_no_configure_logging_leaves_logging_to_the_app(harness: Harness) 
     assert await worker.wait_exit() == 0
     assert "Started worker-0" not in worker.log()
     assert "[taskiq.worker]" not in worker.log()
+
+
+# -- the documented quick start ------------------------------------------------
+
+DOCS_CLI = Path(__file__).resolve().parents[3] / "docs" / "cli.md"
+
+
+def _doc_file(name: str) -> str:
+    """The fenced block of docs/cli.md whose first line is ``# <name>``."""
+    blocks = DOCS_CLI.read_text().split("```")
+    for block in blocks[1::2]:
+        body = block.split("\n", 1)[1]
+        if body.startswith(f"# {name}\n"):
+            return body
+    raise AssertionError(f"docs/cli.md has no block for {name}")
+
+
+def test_the_quick_start_runs_as_written(
+    tmp_path: Path,
+    require_service: Callable[[str, str, int], None],
+) -> None:
+    require_service("redis", "127.0.0.1", 6379)
+    taskiq_redis = pytest.importorskip("taskiq_redis")
+    if not hasattr(taskiq_redis, "RedisBroker"):
+        pytest.skip("taskiq_redis.RedisBroker is not available yet")
+    import redis
+
+    queue = f"taskiq-cli-docs-{uuid.uuid4().hex}"
+    original = 'RedisBroker("redis://127.0.0.1:6379")'
+    app = _doc_file("app.py")
+    assert original in app
+    # Our own queue name: other tests share this Redis.
+    (tmp_path / "app.py").write_text(
+        app.replace(original, f'RedisBroker("redis://127.0.0.1:6379", queue_name="{queue}")')
+    )
+    (tmp_path / "send.py").write_text(_doc_file("send.py"))
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [str(TASKIQ_SCRIPT), "worker", "app:broker"],
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        sent = subprocess.run([sys.executable, "send.py"], cwd=tmp_path, timeout=60, check=False)
+        assert sent.returncode == 0
+        _wait_for_text(log_path, "add(1, 2) = 3")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        keys = list(client.scan_iter(f"{queue}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def _wait_for_text(path: Path, text: str, deadline: float = 30.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if text in path.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not logged within {deadline} s:\n{path.read_text()}")
