@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_validator
+
+#: An ISO 8601 duration such as ``PT3H`` or ``-PT3H30M`` (how JSON stores a timedelta).
+_ISO_DURATION = re.compile(r"^[-+]?P(?:\d+(?:\.\d+)?[YMWD])*(?:T(?:\d+(?:\.\d+)?[HMS])+)?$")
+_TIMEDELTA = TypeAdapter(datetime.timedelta)
 
 
 class ScheduledTask(BaseModel):
@@ -26,6 +31,14 @@ class ScheduledTask(BaseModel):
     cron_offset: str | datetime.timedelta | None = None
     time: datetime.datetime | None = None
     interval: int | float | datetime.timedelta | None = None
+
+    @field_validator("cron_offset", mode="before")
+    @classmethod
+    def _offset_from_json(cls, value: Any) -> Any:
+        """Read back a timedelta offset that a storing source saved as JSON (``"PT3H"``)."""
+        if isinstance(value, str) and _ISO_DURATION.match(value) and value not in {"P", "-P"}:
+            return _TIMEDELTA.validate_python(value)
+        return value
 
     @model_validator(mode="after")
     def _one_trigger(self) -> ScheduledTask:
