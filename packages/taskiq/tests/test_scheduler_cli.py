@@ -16,6 +16,7 @@ import pytest
 
 APP = textwrap.dedent(
     """
+    import asyncio
     import json
     import os
     import time
@@ -38,6 +39,12 @@ APP = textwrap.dedent(
 
         async def kick(self, message):
             record(message.task_name, message.labels)
+
+        async def shutdown(self):
+            record("<shutdown>", {})
+            if os.environ.get("HANG_ON_SHUTDOWN"):
+                await asyncio.sleep(600)
+            await super().shutdown()
 
         async def listen(self):
             raise NotImplementedError
@@ -117,9 +124,15 @@ class SchedulerProcess:
 def start(tmp_path: Path) -> Iterator[Callable[..., SchedulerProcess]]:
     started: list[SchedulerProcess] = []
 
-    def launch(args: list[str], cwd: Path, fire_in: float = 3600.0) -> SchedulerProcess:
+    def launch(
+        args: list[str],
+        cwd: Path,
+        fire_in: float = 3600.0,
+        **extra_env: str,
+    ) -> SchedulerProcess:
         env = {
             **os.environ,
+            **extra_env,
             "SENT_FILE": str(tmp_path / "sent.jsonl"),
             "FIRE_AT": str(time.time() + fire_in),
         }
@@ -185,6 +198,19 @@ def test_skip_first_run_delays_interval_schedules_and_no_configure_logging_is_qu
     code, err = scheduler.stop(signal.SIGTERM)
     assert code == 0
     assert "Scheduler started" not in err
+
+
+@pytest.mark.slow
+def test_a_second_sigterm_kills_a_scheduler_stuck_in_shutdown(
+    project: Path,
+    start: Callable[..., SchedulerProcess],
+) -> None:
+    scheduler = start(["app:scheduler", "jobs.my_tasks"], cwd=project, HANG_ON_SHUTDOWN="1")
+    scheduler.wait_until(lambda: any(s["task"] == "tick" for s in scheduler.sent()))
+    scheduler.process.send_signal(signal.SIGTERM)
+    scheduler.wait_until(lambda: any(s["task"] == "<shutdown>" for s in scheduler.sent()))
+    code, _ = scheduler.stop(signal.SIGTERM)
+    assert code == -signal.SIGTERM
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
