@@ -280,20 +280,35 @@ class AioPikaBroker(AsyncBroker):
         return self._channel, self._exchange
 
     async def _retry_while_disconnected(self, operation: Callable[[], Awaitable[_T]]) -> _T:
-        """Run ``operation``; while the connection is down, retry until publish_timeout."""
+        """Run ``operation``; while the connection is down, retry until ``publish_timeout``.
+
+        Each attempt is also bounded by the time left, so a publish whose
+        confirm never comes cannot hang ``kiq()`` forever.
+        """
         deadline = time.monotonic() + self.publish_timeout
         pause = 0.05
         while True:
             try:
                 with amqp_errors("send", self.url):
-                    return await operation()
+                    left = max(deadline - time.monotonic(), 0.001)
+                    return await asyncio.wait_for(operation(), left)
             except SendTaskError as exc:
-                cause = exc.__cause__
-                if not isinstance(cause, CONNECTION_ERRORS) or time.monotonic() > deadline:
+                if not isinstance(exc.__cause__, CONNECTION_ERRORS):
                     raise
-                logger.warning("RabbitMQ connection lost while sending; retrying: %s", exc)
-            await asyncio.sleep(pause)
+                if time.monotonic() >= deadline:
+                    raise self._gave_up(exc) from exc.__cause__
+                if pause == 0.05:
+                    logger.warning("RabbitMQ connection lost while sending; retrying: %s", exc)
+            await asyncio.sleep(min(pause, max(deadline - time.monotonic(), 0)))
             pause = min(pause * 2, 1.0)
+
+    def _gave_up(self, last: SendTaskError) -> SendTaskError:
+        return SendTaskError(
+            f"RabbitMQ at {mask_url(self.url)} did not take the task within "
+            f"publish_timeout={self.publish_timeout} s ({last}). The task was not sent "
+            "(or its confirm was lost); check the server and send it again.",
+            reason="publish timeout",
+        )
 
     # -- receiving ---------------------------------------------------------
 
