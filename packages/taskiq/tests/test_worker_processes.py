@@ -244,3 +244,68 @@ async def test_use_process_pool_runs_sync_tasks_in_other_processes(harness: Harn
 
 async def _async(value: bool) -> bool:
     return value
+
+
+@pytest.mark.parametrize(
+    ("flags", "acked_while_running"),
+    [([], False), (["--ack-type", "when_received"], True)],
+)
+async def test_ack_type_chooses_when_messages_are_acknowledged(
+    harness: Harness,
+    flags: list[str],
+    acked_while_running: bool,
+) -> None:
+    worker = harness.worker("app:broker", "--workers", "1", *flags)
+    await harness.kick("block", "a")
+    await harness.wait_items("begun", 1)
+    if acked_while_running:
+        await harness.wait_items("queue:acks", 1)
+    else:
+        assert await harness.items("queue:acks") == []  # when_saved: not before the end
+    await harness.release()
+    await harness.wait_items("done", 1)
+    await harness.wait_items("queue:acks", 1)
+    worker.send(signal.SIGTERM)
+    assert await worker.wait_exit() == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "teardown"),
+    [([], "saw-error"), (["--no-propagate-errors"], "clean")],
+)
+async def test_no_propagate_errors_keeps_task_errors_out_of_dependencies(
+    harness: Harness,
+    flags: list[str],
+    teardown: str,
+) -> None:
+    worker = harness.worker("app:broker", "--workers", "1", *flags)
+    await harness.kick("fail")
+    assert await harness.wait_items("teardown", 1) == [teardown]
+    worker.send(signal.SIGTERM)
+    assert await worker.wait_exit() == 0
+
+
+async def test_shutdown_timeout_bounds_a_hanging_broker_shutdown(harness: Harness) -> None:
+    await harness.redis.set(harness.key("hang-shutdown"), 1)
+    worker = harness.worker("app:broker", "--workers", "1", "--shutdown-timeout", "0.5")
+    await harness.wait_items("started", 1)
+    worker.send(signal.SIGTERM)
+    assert await worker.wait_exit() == 0
+    assert "longer than --shutdown-timeout=0.5s" in worker.log()
+
+
+async def test_graceful_stop_runs_the_worker_shutdown_event(harness: Harness) -> None:
+    worker = harness.worker("app:broker", "--workers", "2")
+    started = await harness.wait_items("started", 2)
+    worker.send(signal.SIGINT)
+    assert await worker.wait_exit() == 0
+    assert sorted(await harness.items("shutdown")) == sorted(started)
+
+
+async def test_children_stop_when_the_supervisor_is_killed(harness: Harness) -> None:
+    worker = harness.worker("app:broker", "--workers", "1")
+    [child] = await harness.wait_items("started", 1)
+    worker.process.kill()
+    worker.process.wait()
+    assert await harness.wait_items("shutdown", 1) == [child]
+    await harness.wait_for(lambda: _async(not _alive(int(child))))

@@ -4,6 +4,9 @@
 (instead of a blocking BRPOP) makes cancelling a fetch safe: a cancelled
 RPOP cannot have taken a message that nobody receives. Not acknowledged:
 a message a killed worker held is gone, which the tests take into account.
+With ``record_acks=True`` each delivery is an `AckableMessage` whose ack
+appends the payload to the list ``<queue>:acks``, so tests can see when the
+receiver acknowledged.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 
 from redis.asyncio import Redis
-from taskiq import AsyncBroker, BrokerMessage
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -20,9 +23,16 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 class RedisListBroker(AsyncBroker):
     """Messages in one Redis list named ``queue``."""
 
-    def __init__(self, queue: str, url: str = REDIS_URL, poll_interval: float = 0.02) -> None:
+    def __init__(
+        self,
+        queue: str,
+        url: str = REDIS_URL,
+        poll_interval: float = 0.02,
+        record_acks: bool = False,
+    ) -> None:
         super().__init__()
         self.queue = queue
+        self.record_acks = record_acks
         self.url = url
         self.poll_interval = poll_interval
         self.redis: Redis | None = None
@@ -45,11 +55,17 @@ class RedisListBroker(AsyncBroker):
     async def kick(self, message: BrokerMessage) -> None:
         await self._client().lpush(self.queue, message.message)
 
-    async def listen(self) -> AsyncGenerator[bytes, None]:
+    async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         client = self._client()
         while True:
             data = await client.rpop(self.queue)
             if data is None:
                 await asyncio.sleep(self.poll_interval)
                 continue
-            yield data
+            yield self._ackable(data) if self.record_acks else data
+
+    def _ackable(self, data: bytes) -> AckableMessage:
+        async def ack() -> None:
+            await self._client().rpush(f"{self.queue}:acks", data)
+
+        return AckableMessage(data=data, ack=ack)

@@ -37,11 +37,11 @@ import redis
 from redis.asyncio import Redis
 
 from redis_list_broker import REDIS_URL, RedisListBroker
-from taskiq import Receiver, TaskiqEvents
+from taskiq import Receiver, TaskiqDepends, TaskiqEvents
 
 PREFIX = os.environ["TASKIQ_TEST_PREFIX"]
 VERSION = "v1"
-broker = RedisListBroker(queue=PREFIX + ":queue")
+broker = RedisListBroker(queue=PREFIX + ":queue", record_acks=True)
 _clients = {}
 
 
@@ -59,6 +59,28 @@ def sredis():
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def started(state):
     await aredis().rpush(PREFIX + ":started", os.getpid())
+
+
+@broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
+async def stopping(state):
+    if await aredis().exists(PREFIX + ":hang-shutdown"):
+        await asyncio.Event().wait()
+    await aredis().rpush(PREFIX + ":shutdown", os.getpid())
+
+
+def watched():
+    try:
+        yield
+    except Exception:
+        sredis().rpush(PREFIX + ":teardown", "saw-error")
+        raise
+    else:
+        sredis().rpush(PREFIX + ":teardown", "clean")
+
+
+@broker.task
+async def fail(dep: None = TaskiqDepends(watched)) -> None:
+    raise ValueError("task failed on purpose")
 
 
 @broker.task
