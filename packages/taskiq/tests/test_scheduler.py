@@ -355,3 +355,30 @@ async def test_a_failing_merge_function_and_junk_from_a_source_do_not_stop_it(
     await run_for(scheduler, lambda: len(broker.sent) >= 2, interval=0.05)
     assert "merge function failed" in caplog.text
     assert "non-ScheduledTask" in caplog.text
+
+
+async def test_sources_with_plain_function_hooks_are_accepted() -> None:
+    broker = RecordingBroker()
+    calls: list[str] = []
+
+    class SyncHooks(MemorySource):
+        def pre_send(self, task: ScheduledTask) -> None:  # type: ignore[override]
+            calls.append("pre")
+
+        def post_send(self, task: ScheduledTask) -> None:  # type: ignore[override]
+            calls.append("post")
+
+    source = SyncHooks([ScheduledTask(task_name="tick", interval=0.1)])
+    await run_for(TaskiqScheduler(broker, [source]), lambda: len(broker.sent) >= 2)
+    assert calls[:4] == ["pre", "post", "pre", "post"]
+
+
+@pytest.mark.parametrize("delay", [0, -1.0])
+def test_a_non_positive_refresh_delay_is_refused(delay: float) -> None:
+    with pytest.raises(ValueError, match="refresh_delay"):
+        TaskiqScheduler(RecordingBroker(), [], refresh_delay=delay)
+
+
+def test_a_negative_update_interval_is_refused() -> None:
+    with pytest.raises(ValueError, match="update_interval"):
+        ScheduleRunner(TaskiqScheduler(RecordingBroker(), []), update_interval=-1)

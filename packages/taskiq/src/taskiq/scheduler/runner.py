@@ -61,6 +61,8 @@ class ScheduleRunner:
     ) -> None:
         self.scheduler = scheduler
         self.update_interval = update_interval or scheduler.refresh_delay
+        if not self.update_interval > 0:
+            raise ValueError(f"update_interval must be > 0 seconds, got {update_interval!r}.")
         self.skip_first_run = skip_first_run
         self.loop_interval = loop_interval
         self._entries: dict[_Key, _Entry] = {}

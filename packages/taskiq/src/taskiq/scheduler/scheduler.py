@@ -6,6 +6,7 @@ process per set of sources, or every schedule fires once per process.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -44,6 +45,10 @@ class TaskiqScheduler:
         merge_func: MergeFunction = preserve_all,
         refresh_delay: float = DEFAULT_UPDATE_INTERVAL,
     ) -> None:
+        if not refresh_delay > 0:
+            raise ValueError(
+                f"refresh_delay must be a number of seconds > 0, got {refresh_delay!r}."
+            )
         self.broker = broker
         self.sources = list(sources)
         self.merge_func = merge_func
@@ -102,7 +107,7 @@ class TaskiqScheduler:
         Errors of the broker or of ``post_send`` are raised to the caller.
         """
         try:
-            await source.pre_send(task)
+            await _maybe_await(source.pre_send(task))
         except ScheduledTaskCancelledError:
             logger.info(
                 "Schedule %s of task %s: the source cancelled this run.",
@@ -113,8 +118,14 @@ class TaskiqScheduler:
         logger.info("Sending task %s (schedule %s).", task.task_name, task.schedule_id)
         kicker: AsyncKicker[..., object] = AsyncKicker(task.task_name, self.broker, task.labels)
         await kicker.kiq(*task.args, **task.kwargs)
-        await source.post_send(task)
+        await _maybe_await(source.post_send(task))
         return True
 
     def __repr__(self) -> str:
         return f"TaskiqScheduler(broker={self.broker!r}, sources={self.sources!r})"
+
+
+async def _maybe_await(result: object) -> None:
+    """Taskiq accepts sources whose ``pre_send`` / ``post_send`` are plain functions."""
+    if inspect.isawaitable(result):
+        await result
