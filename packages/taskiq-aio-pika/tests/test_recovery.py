@@ -90,3 +90,34 @@ async def _ran_any(records: RecordList, values: list[str]) -> bool:
 def _queue_drained(name: str) -> bool:
     stats = queue_stats(name)
     return stats["messages_ready"] == 0 and stats["messages_unacknowledged"] == 0
+
+
+async def test_when_received_acks_before_running_so_a_killed_task_is_not_rerun(
+    make_broker: BrokerFactory,
+    names: Names,
+    start_worker: WorkerStarter,
+    redis_list: RecordList,
+) -> None:
+    client = await make_broker()
+    doomed = await start_worker(
+        "at-most-once", broker={"qos": 5}, task_sleep=300, ack_type="when_received"
+    )
+    values = [f"once-{n}" for n in range(3)]
+    await kick_records(client, values)
+    await wait_for(lambda: _started_all(redis_list, values), "the worker to start every task")
+    stats = queue_stats(names.queue)
+    assert (stats["messages_ready"], stats["messages_unacknowledged"]) == (0, 0)
+
+    doomed.kill()
+    survivor = await start_worker("survivor", broker={"qos": 5})
+    marker = "after-kill"
+    await kick_records(client, [marker])
+    await wait_for(lambda: finished(redis_list, [marker]), "the survivor to be working")
+    await wait_for(lambda: _queue_drained(names.queue), "nothing left to deliver")
+    records = await redis_list.values()
+    assert records.count("started:once-0") == 1
+    assert not any(r.startswith(f"by:{survivor.connection_name}:once") for r in records)
+
+
+async def _started_all(records: RecordList, values: list[str]) -> bool:
+    return {f"started:{v}" for v in values} <= set(await records.values())

@@ -49,7 +49,7 @@ async def main() -> None:
     broker.is_worker_process = True
     await broker.startup()
     print("worker ready", flush=True)
-    await Receiver(broker).listen(asyncio.Event())
+    await Receiver(broker, ack_type=config.get("ack_type")).listen(asyncio.Event())
 
 
 if __name__ == "__main__":
