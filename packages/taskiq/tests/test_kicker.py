@@ -106,7 +106,7 @@ async def test_kicking_an_unknown_task_by_name_raises_unknown_task_error() -> No
     with pytest.raises(UnknownTaskError, match="'unknown:task'") as caught:
         await AsyncKicker("unknown:task", broker, {}).kiq()
     await broker.shutdown()
-    assert "Import the module that declares it" in str(caught.value)
+    assert "import" in str(caught.value).lower()
 
 
 async def test_arguments_that_do_not_bind_raise_send_task_error() -> None:
