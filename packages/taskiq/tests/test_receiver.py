@@ -305,3 +305,39 @@ async def test_run_startup_starts_the_broker(broker: QueueBroker) -> None:
     finish.set()
     await asyncio.wait_for(Receiver(broker, run_startup=True).listen(finish), DEADLINE)
     assert started == [True]
+
+
+async def test_broker_failure_lets_running_tasks_finish_then_raises() -> None:
+    class BrokenBroker(QueueBroker):
+        async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+            yield self._ackable(await self.queue.get())
+            await self.queue.get()  # the second delivery never comes: the connection drops
+            raise ConnectionError("connection lost")
+
+    broker = BrokenBroker()
+    gate = Gate()
+    gated = gated_task(broker, gate)
+    first = await gated.kiq(1)
+    _, listening = await start(Receiver(broker))
+    await until(lambda: gate.running == 1)
+    await broker.queue.put(b"wake the generator up")
+    await settle_loop()
+    assert not listening.done(), "a running task is not abandoned because the broker failed"
+    gate.opened.set()
+    with pytest.raises(ConnectionError):
+        await asyncio.wait_for(listening, DEADLINE)
+    assert (await first.wait_result(timeout=DEADLINE)).return_value == 1
+    assert broker.task_ids(broker.acked) == [first.task_id]
+
+
+async def test_cancelling_listen_cancels_running_tasks(broker: QueueBroker) -> None:
+    gate = Gate()
+    gated = gated_task(broker, gate)
+    await gated.kiq(1)
+    _, listening = await start(Receiver(broker))
+    await until(lambda: gate.running == 1)
+    listening.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await listening
+    assert gate.running == 0
+    assert broker.acked == []

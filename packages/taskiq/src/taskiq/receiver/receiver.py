@@ -102,15 +102,28 @@ class Receiver:
         stop = asyncio.ensure_future(finish_event.wait())
         iterator = self.broker.listen()
         try:
-            await self._fetch_until_stopped(iterator, dispatcher, stop)
-            await self._finish(dispatcher, stop)
-        except BaseException:
+            await self._serve(iterator, dispatcher, stop)
+        except BaseException:  # cancelled (or failed): abandon what still runs
             dispatcher.stop_starting()
             await dispatcher.drain(0)
             raise
         finally:
             stop.cancel()
             await _aclose(iterator)
+
+    async def _serve(
+        self,
+        iterator: AsyncIterator[RawDelivery],
+        dispatcher: Dispatcher[RawDelivery],
+        stop: asyncio.Future[Any],
+    ) -> None:
+        try:
+            await self._fetch_until_stopped(iterator, dispatcher, stop)
+        except Exception:
+            logger.exception("broker.listen() failed; finishing the tasks already running.")
+            await self._finish(dispatcher, stop, finish_waiting=False)
+            raise
+        await self._finish(dispatcher, stop, finish_waiting=not stop.done())
 
     async def _fetch_until_stopped(
         self,
@@ -133,8 +146,14 @@ class Receiver:
         limit = self.max_tasks_to_execute
         return limit is not None and limit > 0 and self.received >= limit
 
-    async def _finish(self, dispatcher: Dispatcher[RawDelivery], stop: asyncio.Future[Any]) -> None:
-        if not stop.done():  # the stream ended or the task limit was reached: finish all
+    async def _finish(
+        self,
+        dispatcher: Dispatcher[RawDelivery],
+        stop: asyncio.Future[Any],
+        finish_waiting: bool,
+    ) -> None:
+        """Settle up: start the waiting deliveries only if ``finish_waiting``, drain, exit."""
+        if finish_waiting:  # the stream ended or the task limit was reached
             await unless_stopped(dispatcher.wait_idle(), stop)
         left = dispatcher.stop_starting()
         if left:
