@@ -53,6 +53,14 @@ APP = textwrap.dedent(
 
     broker = FileBroker()
     scheduler = TaskiqScheduler(broker, [LabelScheduleSource(broker)])
+
+
+    def make_scheduler():
+        return TaskiqScheduler(broker, [LabelScheduleSource(broker)], refresh_delay=0.5)
+
+
+    def broken_factory():
+        raise RuntimeError("no config")
     """,
 )
 
@@ -201,6 +209,17 @@ def test_skip_first_run_delays_interval_schedules_and_no_configure_logging_is_qu
 
 
 @pytest.mark.slow
+def test_a_scheduler_factory_function_is_called(
+    project: Path,
+    start: Callable[..., SchedulerProcess],
+) -> None:
+    scheduler = start(["app:make_scheduler", "jobs.my_tasks"], cwd=project)
+    scheduler.wait_until(lambda: any(s["task"] == "tick" for s in scheduler.sent()))
+    code, err = scheduler.stop(signal.SIGTERM)
+    assert code == 0, err
+
+
+@pytest.mark.slow
 def test_a_second_sigterm_kills_a_scheduler_stuck_in_shutdown(
     project: Path,
     start: Callable[..., SchedulerProcess],
@@ -231,6 +250,7 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         ("app:nothing_here", "no attribute 'nothing_here'"),
         ("app:broker", "not a TaskiqScheduler"),
         ("no_colon", "expected 'module:variable'"),
+        ("app:broken_factory", "no config"),
     ],
 )
 def test_a_wrong_scheduler_path_exits_1_with_a_clear_message(

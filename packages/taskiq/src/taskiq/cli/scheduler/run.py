@@ -22,7 +22,10 @@ def load_scheduler(spec: str) -> TaskiqScheduler:
     """Import ``module:variable``; call it first if it is a factory function."""
     found: Any = import_object(spec)
     if callable(found) and not isinstance(found, TaskiqScheduler):
-        found = found()
+        try:
+            found = found()
+        except Exception as exc:
+            raise CLIImportError(spec=spec, reason=f"calling it failed: {exc!r}") from exc
     if not isinstance(found, TaskiqScheduler):
         raise CLIImportError(
             spec=spec,
