@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from contextlib import aclosing
 
 import aio_pika
 import pytest
-from pika_helpers import BrokerFactory, Names, has_dead_letters, wait_for
-from taskiq.exceptions import BrokerConnectionError
+from pika_helpers import BrokerFactory, Names, WorkerStarter, has_dead_letters, wait_for
+from taskiq.exceptions import BrokerConnectionError, ListenError
+from taskiq.kicker import AsyncKicker
 from taskiq.receiver import Receiver
 from taskiq_aio_pika import AioPikaBroker, QueueArgumentsMismatchError, mask_url
 
@@ -88,3 +90,34 @@ async def test_unparseable_message_is_dead_lettered_and_logged(
     (letter,) = await broker.peek_dead_letters()
     assert (letter.body, letter.reason) == (b"\xff not json {", "rejected")
     assert any(record.levelno >= logging.WARNING for record in caplog.records)
+
+
+async def test_switching_a_queue_to_quorum_names_x_queue_type(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    await make_broker()
+    with pytest.raises(QueueArgumentsMismatchError, match="x-queue-type"):
+        await make_broker(queue_type="quorum", connection_name=f"{names.prefix}-second")
+
+
+async def test_listening_to_a_missing_queue_without_declaring_is_a_listen_error(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    broker = await make_broker(declare_queues=False)
+    with pytest.raises(ListenError, match="NOT_FOUND"):
+        async with aclosing(broker.listen()) as deliveries:
+            await anext(deliveries)
+
+
+async def test_rejected_and_unknown_tasks_land_in_the_dead_letter_queue(
+    make_broker: BrokerFactory, start_worker: WorkerStarter
+) -> None:
+    client = await make_broker()
+    await start_worker("rejecting")
+    await AsyncKicker("reject_me", client, {}).kiq()
+    await AsyncKicker("no.such:task", client, {}).kiq()
+
+    await wait_for(lambda: has_dead_letters(client, 2), "both messages dead-lettered")
+    letters = await client.peek_dead_letters()
+    assert sorted(str(letter.task_name) for letter in letters) == ["no.such:task", "reject_me"]
+    assert {letter.reason for letter in letters} == {"rejected"}

@@ -147,6 +147,8 @@ class AioPikaBroker(AsyncBroker):
 
     async def startup(self) -> None:
         """Connect (robustly), declare the topology, then run the startup events."""
+        if self._connection is not None:
+            raise RuntimeError("AioPikaBroker.startup() was called twice without shutdown().")
         self._connection = await self._connect()
         with amqp_errors("declare", self.url):
             self._channel = await self._connection.channel(
@@ -170,13 +172,14 @@ class AioPikaBroker(AsyncBroker):
     async def _connect(self) -> AbstractRobustConnection:
         side = "worker" if self.is_worker_process else "client"
         name = self.connection_name or f"taskiq-{side}-{os.getpid()}"
-        properties = dict(self.connection_kwargs.pop("client_properties", None) or {})
+        options = dict(self.connection_kwargs)
+        properties = dict(options.pop("client_properties", None) or {})
         properties.setdefault("connection_name", name)
         with amqp_errors("connect", self.url):
             connection: AbstractRobustConnection = await aio_pika.connect_robust(
                 self.url,
                 client_properties=properties,
-                **self.connection_kwargs,
+                **options,
             )
         return connection
 
