@@ -57,6 +57,16 @@ def test_make_delay_reads_the_task_delay_label_and_ignores_garbage() -> None:
     assert middleware.make_delay(garbage, 1) == 2
 
 
+def test_retry_delay_label_wins_over_delay_and_the_default() -> None:
+    middleware = SmartRetryMiddleware(default_delay=2)
+    message = TaskiqMessage(
+        task_id="t",
+        task_name="n",
+        labels={"delay": 3, "retry_delay": "0.5"},
+    )
+    assert middleware.make_delay(message, 1) == 0.5
+
+
 def test_schedule_source_must_be_a_schedule_source() -> None:
     with pytest.raises(TypeError, match="ScheduleSource"):
         SmartRetryMiddleware(schedule_source="redis://")  # type: ignore[arg-type]

@@ -12,8 +12,10 @@ How the delayed retry travels, in order of preference:
    not survive the process: on a clean shutdown the pending retries are sent
    immediately rather than lost.
 
-Labels: those of `SimpleRetryMiddleware`, plus ``delay`` (seconds, the base
-delay of this task; default ``default_delay``).
+Labels: those of `SimpleRetryMiddleware`, plus the base delay of the task in
+seconds: ``retry_delay``, or Taskiq's ``delay`` (default ``default_delay``).
+Brokers with delayed delivery also hold back the *first* run of a message
+labelled ``delay``; ``retry_delay`` delays only the retries.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ logger = logging.getLogger("taskiq.middlewares.retry")
 #: Label that keeps the task's own base delay while ``delay`` carries the
 #: computed delay of one retry to the broker.
 BASE_DELAY_LABEL = "_retry_base_delay"
+
+#: Label setting a task's base retry delay without delaying its first run.
+RETRY_DELAY_LABEL = "retry_delay"
 
 #: Brokers that hold back a message carrying a ``delay`` label set this to True.
 DELAY_SUPPORT_ATTRIBUTE = "supports_delayed_delivery"
@@ -83,9 +88,15 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
         self._timers: dict[asyncio.Task[None], tuple[TaskiqMessage, int]] = {}
 
     def base_delay(self, message: TaskiqMessage) -> float:
-        """The task's own base delay: its first ``delay`` label, else ``default_delay``."""
-        first = label_float(message.labels, "delay", self.default_delay)
-        return label_float(message.labels, BASE_DELAY_LABEL, first)
+        """The task's base delay: ``retry_delay``, else ``delay``, else ``default_delay``.
+
+        Once a retry was sent, the base travels in its own label, because
+        ``delay`` may then hold one retry's computed delay.
+        """
+        labels = message.labels
+        declared = label_float(labels, "delay", self.default_delay)
+        declared = label_float(labels, RETRY_DELAY_LABEL, declared)
+        return label_float(labels, BASE_DELAY_LABEL, declared)
 
     def make_delay(self, message: TaskiqMessage, retries: int) -> float:
         """Seconds to wait before retry number ``retries`` of this message."""
