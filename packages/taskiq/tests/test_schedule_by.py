@@ -213,3 +213,13 @@ async def test_an_unscheduled_interval_stops_firing(broker: RecordingBroker) -> 
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_the_schedule_label_of_a_task_is_not_copied_into_run_time_schedules(
+    broker: RecordingBroker,
+) -> None:
+    @broker.task(queue="low", schedule=[{"time": datetime.datetime(2030, 1, 1)}])
+    async def job() -> None: ...
+
+    created = await job.schedule_by_interval(StoringSource(), 60)
+    assert created.task.labels == {"queue": "low"}

@@ -27,6 +27,9 @@ _T = TypeVar("_T")
 
 logger = logging.getLogger("taskiq.kicker")
 
+#: Labels that configure a schedule itself and are not sent with each firing.
+_NOT_STORED_LABELS = frozenset({"schedule", "cron_offset"})
+
 
 class AsyncKicker(Generic[_FuncParams, _ReturnType]):
     """Sends a task by name; ``task.kicker()`` returns one bound to a task."""
@@ -235,7 +238,7 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         message = self._prepare_message(*args, **kwargs)
         schedule = ScheduledTask(
             task_name=self.task_name,
-            labels={k: v for k, v in message.labels.items() if k != "cron_offset"},
+            labels={k: v for k, v in message.labels.items() if k not in _NOT_STORED_LABELS},
             args=message.args,
             kwargs=message.kwargs,
             schedule_id=self.custom_schedule_id or self.broker.id_generator(),
