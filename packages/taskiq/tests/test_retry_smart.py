@@ -8,7 +8,13 @@ import time
 from typing import Any
 
 import pytest
-from taskiq import InMemoryBroker, ScheduleSource, SmartRetryMiddleware, TaskiqMessage
+from taskiq import (
+    InMemoryBroker,
+    ScheduleSource,
+    SmartRetryMiddleware,
+    TaskiqMessage,
+    TaskiqMiddleware,
+)
 from taskiq.message import BrokerMessage
 from taskiq.middlewares.backoff import retry_delay
 from taskiq.scheduler.scheduled_task import ScheduledTask
@@ -230,3 +236,26 @@ async def test_pending_local_retries_are_sent_early_on_shutdown() -> None:
     result = await task.wait_result(timeout=20)
     await broker.shutdown()
     assert result.return_value == 2
+
+
+async def test_timed_retry_that_cannot_be_sent_stores_the_failure_it_hid() -> None:
+    class RefuseRetries(TaskiqMiddleware):
+        def pre_send(self, message: TaskiqMessage) -> TaskiqMessage:
+            if "_retries" in message.labels:
+                raise ConnectionError("broker is down")
+            return message
+
+    broker = InMemoryBroker().with_middlewares(
+        SmartRetryMiddleware(default_delay=0.01),
+        RefuseRetries(),
+    )
+
+    @broker.task(retry_on_error=True)
+    async def fails() -> None:
+        raise ValueError("the original failure")
+
+    await broker.startup()
+    result = await (await fails.kiq()).wait_result(timeout=20)
+    await broker.shutdown()
+    assert isinstance(result.error, ValueError)
+    assert str(result.error) == "the original failure"

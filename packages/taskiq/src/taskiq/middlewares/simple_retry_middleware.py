@@ -103,7 +103,7 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
         retry = self.next_retry(message, exception)
         if retry is None:
             return
-        await self.send_retry(message, retry)
+        await self.send_retry(message, retry, result)
         logger.info(
             "Task %s (%s) failed with %r; retry %d sent.",
             message.task_name,
@@ -118,8 +118,17 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
                 task_id=message.task_id,
             )
 
-    async def send_retry(self, message: TaskiqMessage, retry: int) -> None:
-        """Send retry number ``retry`` now; subclasses add delays."""
+    async def send_retry(
+        self,
+        message: TaskiqMessage,
+        retry: int,
+        result: TaskiqResult[Any],
+    ) -> None:
+        """Send retry number ``retry`` of the attempt that ended with ``result``, now.
+
+        Raising here leaves ``result`` (the failure) to be stored as usual.
+        Subclasses add delays.
+        """
         await self.retry_kicker(message, retry).kiq(*message.args, **message.kwargs)
 
     def retry_labels(self, message: TaskiqMessage, retry: int) -> dict[str, Any]:

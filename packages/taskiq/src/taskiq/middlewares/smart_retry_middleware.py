@@ -25,6 +25,7 @@ import datetime
 import logging
 import random
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from taskiq.abc.schedule_source import ScheduleSource
@@ -32,6 +33,7 @@ from taskiq.message import TaskiqMessage
 from taskiq.middlewares._labels import label_float
 from taskiq.middlewares.backoff import retry_delay
 from taskiq.middlewares.simple_retry_middleware import SimpleRetryMiddleware
+from taskiq.result import TaskiqResult
 from taskiq.scheduler.scheduled_task import ScheduledTask
 
 logger = logging.getLogger("taskiq.middlewares.retry")
@@ -45,6 +47,15 @@ RETRY_DELAY_LABEL = "retry_delay"
 
 #: Brokers that hold back a message carrying a ``delay`` label set this to True.
 DELAY_SUPPORT_ATTRIBUTE = "supports_delayed_delivery"
+
+
+@dataclass
+class _PendingRetry:
+    """A retry waiting on a local timer, with the failure to store if it cannot be sent."""
+
+    message: TaskiqMessage
+    retry: int
+    failure: TaskiqResult[Any]
 
 
 class SmartRetryMiddleware(SimpleRetryMiddleware):
@@ -85,7 +96,7 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
         self.max_delay_exponent = max_delay_exponent
         self.schedule_source = schedule_source
         self.rng = rng
-        self._timers: dict[asyncio.Task[None], tuple[TaskiqMessage, int]] = {}
+        self._timers: dict[asyncio.Task[None], _PendingRetry] = {}
 
     def base_delay(self, message: TaskiqMessage) -> float:
         """The task's base delay: ``retry_delay``, else ``delay``, else ``default_delay``.
@@ -109,7 +120,12 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
             rng=self.rng,
         )
 
-    async def send_retry(self, message: TaskiqMessage, retry: int) -> None:
+    async def send_retry(
+        self,
+        message: TaskiqMessage,
+        retry: int,
+        result: TaskiqResult[Any],
+    ) -> None:
         """Send the retry through the schedule source, the broker, or a local timer."""
         delay = self.make_delay(message, retry)
         logger.info("Task %s retry %d in %.3f s.", message.task_name, retry, delay)
@@ -119,7 +135,7 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
             kicker = self.retry_kicker(message, retry, delay=delay)
             await kicker.kiq(*message.args, **message.kwargs)
         else:
-            self._start_timer(message, retry, delay)
+            self._start_timer(_PendingRetry(message, retry, result.model_copy()), delay)
 
     def retry_labels(self, message: TaskiqMessage, retry: int) -> dict[str, Any]:
         """The task's labels with the retry counted and its base delay kept aside.
@@ -150,27 +166,34 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
             ),
         )
 
-    def _start_timer(self, message: TaskiqMessage, retry: int, delay: float) -> None:
-        timer = asyncio.create_task(self._send_after(message, retry, delay))
-        self._timers[timer] = (message, retry)
+    def _start_timer(self, pending: _PendingRetry, delay: float) -> None:
+        timer = asyncio.create_task(self._send_after(pending, delay))
+        self._timers[timer] = pending
         timer.add_done_callback(self._forget_timer)
 
     def _forget_timer(self, timer: asyncio.Task[None]) -> None:
         self._timers.pop(timer, None)
 
-    async def _send_after(self, message: TaskiqMessage, retry: int, delay: float) -> None:
+    async def _send_after(self, pending: _PendingRetry, delay: float) -> None:
         await asyncio.sleep(delay)
         current = asyncio.current_task()
         if current is not None:
             # From here on the retry is being sent; shutdown must not send it twice.
             self._timers.pop(current, None)
-        await self._send_now(message, retry)
+        await self._send_now(pending)
 
-    async def _send_now(self, message: TaskiqMessage, retry: int) -> None:
+    async def _send_now(self, pending: _PendingRetry) -> None:
+        """Send a timed retry; if that fails, store the failure it was hiding."""
+        message = pending.message
         try:
-            await super().send_retry(message, retry)
+            await super().send_retry(message, pending.retry, pending.failure)
         except Exception:
-            logger.exception("Retry %d of task %s could not be sent.", retry, message.task_id)
+            logger.exception(
+                "Retry %d of task %s could not be sent; storing its last failure instead.",
+                pending.retry,
+                message.task_id,
+            )
+            await self.broker.result_backend.set_result(message.task_id, pending.failure)
 
     @property
     def pending_retries(self) -> int:
@@ -179,13 +202,13 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
 
     async def shutdown(self) -> None:
         """Send retries still waiting on a local timer now, rather than lose them."""
-        pending = list(self._timers.items())
-        for timer, _ in pending:
+        timers = list(self._timers.items())
+        for timer, _ in timers:
             timer.cancel()
-        for _, (message, retry) in pending:
+        for _, pending in timers:
             logger.warning(
                 "Sending retry %d of task %s early: the worker is stopping.",
-                retry,
-                message.task_id,
+                pending.retry,
+                pending.message.task_id,
             )
-            await self._send_now(message, retry)
+            await self._send_now(pending)
