@@ -27,7 +27,7 @@ APP = textwrap.dedent(
     from pathlib import Path
     from typing import Any
 
-    from taskiq import AsyncResultBackend, TaskiqResult, ZeroMQBroker
+    from taskiq import AsyncResultBackend, SmartRetryMiddleware, TaskiqResult, ZeroMQBroker
     from taskiq.exceptions import NoResultError
 
     RESULTS = Path(os.environ["ZMQ_TEST_RESULTS"])
@@ -50,8 +50,10 @@ APP = textwrap.dedent(
 
 
     address = f"tcp://127.0.0.1:{os.environ['ZMQ_TEST_PORT']}"
-    broker = ZeroMQBroker(zmq_pub_host=address, zmq_sub_host=address).with_result_backend(
-        FileResultBackend(),
+    broker = (
+        ZeroMQBroker(zmq_pub_host=address, zmq_sub_host=address)
+        .with_result_backend(FileResultBackend())
+        .with_middlewares(SmartRetryMiddleware(default_delay=0.01))
     )
 
 
@@ -65,9 +67,9 @@ APP = textwrap.dedent(
         return a / b
 
 
-    @broker.task
-    async def ping() -> str:
-        return "pong"
+    @broker.task(retry_on_error=True)
+    async def flaky() -> None:
+        raise ValueError("needs a retry")
     ''',
 )
 
@@ -171,6 +173,15 @@ async def test_task_error_crosses_the_process_boundary(client_and_worker: Module
     result = await (await app.divide.kiq(1, 0)).wait_result(timeout=20)
     assert result.is_err
     assert isinstance(result.error, ZeroDivisionError)
+
+
+async def test_retry_from_a_worker_cannot_be_sent_and_the_failure_is_stored(
+    client_and_worker: ModuleType,
+) -> None:
+    app = client_and_worker
+    result = await (await app.flaky.kiq()).wait_result(timeout=20)
+    assert isinstance(result.error, ValueError)
+    assert str(result.error) == "needs a retry"
 
 
 async def test_many_tasks_in_a_row_all_arrive(client_and_worker: ModuleType) -> None:
