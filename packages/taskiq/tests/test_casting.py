@@ -6,7 +6,9 @@ import dataclasses
 from typing import Any
 
 import pydantic
-from taskiq import InMemoryBroker
+import pytest
+from taskiq import InMemoryBroker, TaskiqMessage
+from taskiq.receiver.params import ArgumentBindError, TaskParameters
 
 DEADLINE = 20.0
 
@@ -75,23 +77,58 @@ async def test_arguments_that_do_not_bind_give_an_error_result() -> None:
     def strict(value: int) -> int:
         return value
 
-    message = broker.formatter.dumps(
-        broker.formatter.loads(
-            broker.formatter.dumps(
-                __import__("taskiq").TaskiqMessage(
-                    task_id="bad-args",
-                    task_name="strict",
-                    args=[1, 2],
-                    kwargs={"other": 3},
-                ),
-            ).message,
-        ),
+    message = TaskiqMessage(
+        task_id="bad-args",
+        task_name="strict",
+        args=[1, 2],
+        kwargs={"other": 3},
     )
-    await broker.kick(message)
-    result = await broker.result_backend.get_result("bad-args") if False else None
+    await broker.kick(broker.formatter.dumps(message))
     await broker.wait_all()
     result = await broker.result_backend.get_result("bad-args")
     assert result.is_err
     assert isinstance(result.error, TypeError)
     assert "strict" in str(result.error)
     assert "too many positional arguments" in str(result.error)
+
+
+def _sample(a: int, b: int = 2, *, c: int = 3) -> None: ...
+
+
+def _positional_only(a: int, /, b: int) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "kwargs", "expected"),
+    [
+        (_sample, ["1"], {}, ((), {"a": 1})),
+        (_sample, [1, "5"], {"c": "7"}, ((), {"a": 1, "b": 5, "c": 7})),
+        (_sample, [], {"a": 1, "b": 2}, ((), {"a": 1, "b": 2})),
+        (_positional_only, ["1", "2"], {}, ((1, 2), {})),
+    ],
+)
+def test_binding_matches_python_call_rules(
+    func: Any,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    expected: tuple[Any, ...],
+) -> None:
+    assert TaskParameters(func, cast_types=True).bind("t", args, kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "problem"),
+    [
+        ([1, 2, 3], {}, "too many positional arguments"),
+        ([1], {"a": 1}, "multiple values for argument 'a'"),
+        ([], {"b": 1}, "missing a required argument: 'a'"),
+        ([1], {"d": 1}, "unexpected keyword argument 'd'"),
+    ],
+)
+def test_arguments_that_break_call_rules_are_refused(
+    args: list[Any],
+    kwargs: dict[str, Any],
+    problem: str,
+) -> None:
+    with pytest.raises(ArgumentBindError, match=problem):
+        TaskParameters(_sample, cast_types=True).bind("t", args, kwargs)

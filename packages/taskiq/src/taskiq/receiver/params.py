@@ -16,6 +16,8 @@ from pydantic import TypeAdapter, ValidationError
 from taskiq.depends.signature import call_signature, dependency_names, type_hints
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+_POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
+_PLAIN = (_POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 class ArgumentBindError(TypeError):
@@ -33,56 +35,79 @@ class TaskParameters:
 
     def __init__(self, func: Callable[..., Any], cast_types: bool) -> None:
         full = inspect.signature(func)
-        hints = type_hints(func)
         self.dependencies = dependency_names(func)
         self.signature = call_signature(func)
+        params = self.signature.parameters.values()
         self._keywords_only = bool(self.dependencies) and not any(
             p.kind is inspect.Parameter.VAR_POSITIONAL for p in full.parameters.values()
         )
-        self.adapters = _adapters(self.signature, hints) if cast_types else {}
+        # Most tasks take plain parameters; they are bound without inspect's machinery.
+        self._simple = all(p.kind in _PLAIN for p in params)
+        self._positional = tuple(p.name for p in params if p.kind is _POSITIONAL_OR_KEYWORD)
+        self._names = frozenset(p.name for p in params)
+        self._required = frozenset(p.name for p in params if p.default is p.empty)
+        self.adapters = _adapters(self.signature, type_hints(func)) if cast_types else {}
 
     def bind(
         self,
         task_name: str,
         args: list[Any],
         kwargs: dict[str, Any],
-    ) -> inspect.BoundArguments:
-        """Bind (and cast) the arguments; raise `ArgumentBindError` if they do not fit.
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Positional and keyword arguments for the call, cast to the annotations.
 
-        Keywords naming a dependency parameter are left out here; `call_arguments`
-        passes them instead of the injected value.
+        Injected values are added by the caller as ``{**injected, **keywords}``:
+        a keyword naming a dependency parameter is passed through and wins.
+        Raises `ArgumentBindError` if the arguments do not fit the signature.
         """
-        call_kwargs = {k: v for k, v in kwargs.items() if k not in self.dependencies}
+        explicit = {k: v for k, v in kwargs.items() if k in self.dependencies}
+        if explicit:
+            kwargs = {k: v for k, v in kwargs.items() if k not in explicit}
+        arguments = self._bind_plain(args, kwargs) if self._simple else None
+        if arguments is not None:
+            self._cast_all(arguments)
+            return (), {**arguments, **explicit}
+        bound = self._bind_any(task_name, args, kwargs)
+        self._cast_all(bound.arguments)
+        positional, keywords = self._split(bound)
+        return positional, {**keywords, **explicit}
+
+    def _bind_plain(self, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """Bind to plain parameters by name; None if anything is off (the slow path explains)."""
+        if len(args) > len(self._positional):
+            return None
+        arguments = dict(zip(self._positional, args, strict=False))
+        for name, value in kwargs.items():
+            if name in arguments or name not in self._names:
+                return None
+            arguments[name] = value
+        return arguments if self._required.issubset(arguments) else None
+
+    def _bind_any(
+        self,
+        task_name: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+    ) -> inspect.BoundArguments:
         try:
-            bound = self.signature.bind(*args, **call_kwargs)
+            return self.signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise ArgumentBindError(
                 f"Task {task_name!r} cannot be called with args={args!r} kwargs={kwargs!r}: "
                 f"{exc}. Send arguments that match {self.signature}.",
             ) from exc
-        for name, value in bound.arguments.items():
-            adapter = self.adapters.get(name)
-            if adapter is not None:
-                bound.arguments[name] = _cast(adapter, value)
-        return bound
 
-    def call_arguments(
-        self,
-        bound: inspect.BoundArguments,
-        injected: dict[str, Any],
-        kwargs: dict[str, Any],
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        """Positional and keyword arguments for the call: bound values plus dependencies.
+    def _cast_all(self, arguments: dict[str, Any]) -> None:
+        for name, adapter in self.adapters.items():
+            if name in arguments:
+                arguments[name] = _cast(adapter, arguments[name])
 
-        Dependencies are passed by keyword; when a task declares one before its
-        ordinary parameters, those go by keyword too so that positions still match.
-        """
-        explicit = {k: v for k, v in kwargs.items() if k in self.dependencies}
-        values = {**injected, **explicit}
+    def _split(self, bound: inspect.BoundArguments) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Dependencies go by keyword; if one precedes ordinary parameters, so do those."""
         if not self._keywords_only:
-            return bound.args, {**bound.kwargs, **values}
+            return bound.args, bound.kwargs
         positional: list[Any] = []
-        keywords: dict[str, Any] = dict(values)
+        keywords: dict[str, Any] = {}
         for name, value in bound.arguments.items():
             kind = self.signature.parameters[name].kind
             if kind is inspect.Parameter.POSITIONAL_ONLY:

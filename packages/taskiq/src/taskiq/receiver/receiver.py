@@ -313,17 +313,15 @@ class Receiver:
         )
 
     async def _call(self, plan: TaskPlan, message: TaskiqMessage, context: Context) -> Any:
-        bound = plan.parameters.bind(message.task_name, message.args, message.kwargs)
+        args, kwargs = plan.parameters.bind(message.task_name, message.args, message.kwargs)
         if plan.graph.is_empty():  # no dependencies: skip the injector entirely
-            args, kwargs = plan.parameters.call_arguments(bound, {}, message.kwargs)
             return await self._invoke(plan, message, args, kwargs)
         async with plan.graph.async_ctx(
             self._dependency_cache(context),
             exception_propagation=self.propagate_exceptions,
         ) as resolver:
             injected = await resolver.resolve_kwargs()
-            args, kwargs = plan.parameters.call_arguments(bound, injected, message.kwargs)
-            return await self._invoke(plan, message, args, kwargs)
+            return await self._invoke(plan, message, args, {**injected, **kwargs})
 
     async def _invoke(
         self,
