@@ -275,3 +275,26 @@ async def test_manual_ack_unacked_message_is_released_on_shutdown(
     async with run_worker(second):
         await eventually(lambda: len(started) >= 2, timeout=10)
     assert started == ["first", "second"]
+
+
+async def test_delivery_dropped_unsettled_is_nacked_and_redelivered(
+    nats_url: str,
+    names: Any,
+) -> None:
+    """A receiver that lets go of a delivery without ack/reject must not strand it."""
+    broker = make_broker(nats_url, names, ack_wait=30.0, nak_backoff=0.2)
+    broker.register_task(lambda: None, task_name="dropped")
+    await broker.startup()
+    try:
+        await broker.find_task("dropped").kiq()
+        stream = broker.listen()
+        first = await asyncio.wait_for(stream.__anext__(), 20)
+        payload = first.data
+        del first  # dropped unsettled, as after a failed result store
+        again = await asyncio.wait_for(stream.__anext__(), 20)
+        assert again.data == payload
+        await again.ack()
+        info = await consumer_info(broker)
+        assert info.num_ack_pending == 0
+    finally:
+        await broker.shutdown()

@@ -5,6 +5,11 @@ consumer's ``ack_wait``, so JetStream never redelivers a task whose worker is
 alive, however long it runs; if the worker dies, the heartbeats stop and the
 message is redelivered after ``ack_wait``. Settling (ack, reject, nack,
 release) stops the heartbeat and happens at most once.
+
+A delivery the receiver lets go of without settling it (processing failed,
+e.g. the result could not be stored, or a manual-ack task never acked) is
+NAKed with backoff as soon as the message object is released, instead of
+being kept alive by heartbeats until the worker stops.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -21,6 +27,9 @@ from taskiq.acks import AckableMessage
 from taskiq_nats._errors import NATS_FAILURES
 
 logger = logging.getLogger("taskiq_nats")
+
+#: NAKs of abandoned deliveries that are still being sent (kept so they are not collected).
+_BACKGROUND: set[asyncio.Future[None]] = set()
 
 #: Called with the message and a reason; must persist a dead-letter copy or raise.
 DeadLetterFn = Callable[[Msg, str], Awaitable[None]]
@@ -78,12 +87,26 @@ class Delivery:
     def start(self) -> NatsAckableMessage:
         """Start heartbeating and return the message for the receiver."""
         self._heartbeat = asyncio.create_task(self._beat())
-        return NatsAckableMessage(
+        message = NatsAckableMessage(
             data=self.msg.data,
             ack=self.ack,
             reject=self.reject,
             nack=self.nack,
         )
+        weakref.finalize(message, self._abandoned, asyncio.get_running_loop())
+        return message
+
+    def _abandoned(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The receiver dropped the message unsettled: NAK it (from the loop's thread)."""
+        if self._settled or loop.is_closed():
+            return
+        logger.warning("A delivery was dropped without ack or reject; NAKing it for a retry.")
+        loop.call_soon_threadsafe(self._spawn_nack)
+
+    def _spawn_nack(self) -> None:
+        task = asyncio.ensure_future(self.nack())
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
 
     async def ack(self) -> None:
         """The task is done: JetStream forgets the message."""

@@ -185,6 +185,9 @@ class BaseJetStreamBroker(AsyncBroker):
             ackable = await self._admit(msg)
             if ackable is not None:
                 yield ackable
+                # Hold no reference while waiting for the next message: a delivery
+                # the receiver drops unsettled must be collectable (see delivery.py).
+                del ackable
 
     def _messages(self) -> AsyncGenerator[Msg, None]:  # pragma: no cover - abstract
         raise NotImplementedError
