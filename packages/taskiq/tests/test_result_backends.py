@@ -95,3 +95,12 @@ async def test_dummy_backend_stores_nothing_and_says_why() -> None:
 
 def test_documented_import_path() -> None:
     assert DocumentedPath is InmemoryResultBackend
+
+
+async def test_waiters_that_give_up_leave_nothing_behind() -> None:
+    backend = InmemoryResultBackend()
+    for _ in range(3):
+        with pytest.raises(TaskiqResultTimeoutError):
+            await backend.wait_until_ready("never", timeout=0.001)
+    assert backend._waiters == {}
+    assert backend._waiting == {}

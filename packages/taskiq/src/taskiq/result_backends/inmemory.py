@@ -27,6 +27,7 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
         self.results: OrderedDict[str, TaskiqResult[Any]] = OrderedDict()
         self.progress: dict[str, TaskProgress[Any]] = {}
         self._waiters: dict[str, asyncio.Event] = {}
+        self._waiting: dict[str, int] = {}
         self._evicted: OrderedDict[str, None] = OrderedDict()
 
     async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
@@ -73,8 +74,22 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
         return self.progress.get(task_id)
 
     async def wait_for_ready(self, task_id: str, check_interval: float) -> None:
-        """Return as soon as the result is stored: no polling."""
+        """Return as soon as the result is stored: no polling.
+
+        A waiter that gives up (timeout, cancellation) leaves nothing behind.
+        """
         if await self.is_result_ready(task_id):
             return
         waiter = self._waiters.setdefault(task_id, asyncio.Event())
-        await waiter.wait()
+        self._waiting[task_id] = self._waiting.get(task_id, 0) + 1
+        try:
+            await waiter.wait()
+        finally:
+            self._forget_waiter(task_id)
+
+    def _forget_waiter(self, task_id: str) -> None:
+        left = self._waiting.pop(task_id, 1) - 1
+        if left > 0:
+            self._waiting[task_id] = left
+        else:
+            self._waiters.pop(task_id, None)
