@@ -8,6 +8,7 @@ from typing import Any
 
 import nats
 import pytest
+from nats.js.api import StreamConfig
 from taskiq import Context, TaskiqDepends
 from taskiq.acks import AcknowledgeType
 from taskiq_nats import (
@@ -298,3 +299,26 @@ async def test_delivery_dropped_unsettled_is_nacked_and_redelivered(
         assert info.num_ack_pending == 0
     finally:
         await broker.shutdown()
+
+
+async def test_custom_stream_config_is_used(
+    nats_url: str,
+    names: Any,
+    run_worker: Any,
+    eventually: Any,
+) -> None:
+    stream = names.stream("custom")
+    config = StreamConfig(name=stream, max_age=3600.0)
+    broker = make_broker(nats_url, names, stream_config=config, max_deliver=2)
+    runs: list[str] = []
+    broker.register_task(runs.append, task_name="custom")
+    async with run_worker(broker):
+        await broker.find_task("custom").kiq("ok")
+        await eventually(lambda: runs == ["ok"])
+        client = await nats.connect(nats_url)
+        info = await client.jetstream().stream_info(stream)
+        await client.close()
+    assert broker.stream_name == stream
+    assert info.config.subjects == [broker.subject]
+    assert info.config.max_age == 3600.0
+    assert broker.dead_letters.stream_name == f"{stream}_dead_letters"

@@ -73,13 +73,13 @@ class BaseJetStreamBroker(AsyncBroker):
         super().__init__(result_backend, task_id_generator)
         self.servers = servers
         self.subject = subject
-        self.stream_name = stream_name
         self.queue = queue
         self.durable = durable
-        self.stream_config = stream_config or _default_stream_config(stream_name, subject)
+        self.stream_config = _stream_config(stream_config, stream_name, subject)
+        self.stream_name: str = self.stream_config.name or stream_name
         self.consumer_config = consumer_config
         self.policy = RedeliveryPolicy(ack_wait, max_deliver, nak_backoff, max_nak_backoff)
-        dlq_name = dead_letter_stream or f"{stream_name}_dead_letters"
+        dlq_name = dead_letter_stream or f"{self.stream_name}_dead_letters"
         self.dead_letters = DeadLetterStream(
             dlq_name,
             f"taskiq_dead_letters.{dlq_name}",
@@ -148,7 +148,7 @@ class BaseJetStreamBroker(AsyncBroker):
     async def _ensure_streams(self) -> None:
         js = self._jetstream()
         try:
-            await js.stream_info(self.stream_config.name or self.stream_name)
+            await js.stream_info(self.stream_name)
         except NotFoundError:
             await js.add_stream(self.stream_config)
         await self.dead_letters.ensure(js)
@@ -167,7 +167,7 @@ class BaseJetStreamBroker(AsyncBroker):
             await js.publish(
                 self.subject,
                 message.message,
-                stream=self.stream_config.name,
+                stream=self.stream_name,
                 headers=headers.task_headers(message),
             )
 
@@ -259,8 +259,18 @@ class BaseJetStreamBroker(AsyncBroker):
             await self.dead_letters.delete(self._jetstream(), sequence)
 
 
-def _default_stream_config(stream_name: str, subject: str) -> StreamConfig:
-    """A work-queue stream on disk: a message is removed once a worker acks it."""
+def _stream_config(given: StreamConfig | None, stream_name: str, subject: str) -> StreamConfig:
+    """The user's stream config (name and subject filled in if missing), or our default.
+
+    The default is a work-queue stream on disk: a message is removed once a
+    worker acks it (or it is dead-lettered), so the stream does not grow.
+    """
+    if given is not None:
+        return dataclasses.replace(
+            given,
+            name=given.name or stream_name,
+            subjects=given.subjects or [subject],
+        )
     return StreamConfig(
         name=stream_name,
         subjects=[subject],
