@@ -159,6 +159,7 @@ async def test_busy_port_is_logged_and_tasks_still_run(caplog: pytest.LogCapture
         await broker.shutdown()
     assert result.return_value == 1
     assert "Prometheus exporter not started" in caplog.text
+    assert "pass metrics_path" in caplog.text
 
 
 async def test_queue_wait_is_measured_from_the_send_stamp() -> None:

@@ -36,6 +36,10 @@ logger = logging.getLogger("taskiq.middlewares.prometheus")
 ENQUEUE_TIME_LABEL = "_taskiq_enqueue_timestamp"
 
 _MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_MULTIPROC_HINT = (
+    " This process's metrics are NOT served: pass metrics_path (a directory) so the "
+    "serving process reports every worker process."
+)
 
 
 def _import_prometheus() -> Any:
@@ -135,10 +139,11 @@ class PrometheusMiddleware(TaskiqMiddleware):
         except OSError as exc:
             logger.warning(
                 "Prometheus exporter not started on %s:%s (%s); another worker process "
-                "probably serves it. Use another server_port if not.",
+                "probably serves it. Use another server_port if not.%s",
                 self.server_addr,
                 self.server_port,
                 exc,
+                _MULTIPROC_HINT if self.metrics_path is None else "",
             )
             return
         self._server = server
