@@ -309,3 +309,25 @@ async def test_children_stop_when_the_supervisor_is_killed(harness: Harness) -> 
     worker.process.wait()
     assert await harness.wait_items("shutdown", 1) == [child]
     await harness.wait_for(lambda: _async(not _alive(int(child))))
+
+
+async def test_quick_successive_reloads_leave_exactly_one_child_per_slot(
+    harness: Harness,
+) -> None:
+    worker = harness.worker("app:broker", "--workers", "1")
+    [old] = await harness.wait_items("started", 1)
+    worker.send(signal.SIGHUP)
+    await worker.wait_log("Reloading the children")
+    worker.send(signal.SIGHUP)  # while the first replacement is still starting
+    await worker.wait_log("Reloading the children", count=2)
+
+    async def one_live_child() -> bool:
+        started = await harness.items("started")
+        live = [pid for pid in started if _alive(int(pid))]
+        return len(started) >= 3 and len(live) == 1 and old not in live
+
+    await harness.wait_for(one_live_child)
+    await harness.kick("record", "served")
+    await harness.wait_items("done", 1)
+    worker.send(signal.SIGTERM)
+    assert await worker.wait_exit() == 0

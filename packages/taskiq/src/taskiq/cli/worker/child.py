@@ -41,6 +41,9 @@ EXIT_CONFIG_ERROR = 3
 def run_child(args: WorkerArgs, slot: int, conn: Connection) -> None:
     """Entry point of a child process (spawned, so it imports the code afresh)."""
     multiprocessing.current_process().name = f"worker-{slot}:{os.getpid()}"
+    # Ctrl+C reaches the whole process group; the supervisor turns it into SIGTERM,
+    # so a child still importing the application is not interrupted mid-import.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(args.configure_logging, args.log_level, args.log_format)
     try:
         broker, receiver_cls = load_application(args)

@@ -54,8 +54,8 @@ class Child:
     ready: bool = False
     #: Exit expected: do not replace it when it ends.
     retiring: bool = False
-    #: The child this one takes over from once it is ready (reloads).
-    replaces: Child | None = None
+    #: The children this one takes over from once it is ready (reloads).
+    replaces: list[Child] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -74,7 +74,7 @@ class Supervisor:
         self.exit_code = 0
         self.stop_signals = 0
         self.stop_deadline: float | None = None
-        self.restarts: list[tuple[float, int, Child | None]] = []
+        self.restarts: list[tuple[float, int, list[Child]]] = []
         self.changed_files: list[str] = []
         self._changed_lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
@@ -126,8 +126,8 @@ class Supervisor:
 
     # -- children --------------------------------------------------------------
 
-    def start_child(self, slot: int, replaces: Child | None = None) -> Child:
-        """Spawn the child for ``slot``; with ``replaces``, it takes over from that one."""
+    def start_child(self, slot: int, replaces: list[Child] | None = None) -> Child:
+        """Spawn the child for ``slot``; once ready, it stops the children it ``replaces``."""
         ours, theirs = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=run_child,
@@ -137,7 +137,7 @@ class Supervisor:
         )
         process.start()
         theirs.close()
-        child = Child(slot=slot, process=process, conn=ours, replaces=replaces)
+        child = Child(slot=slot, process=process, conn=ours, replaces=list(replaces or []))
         self.children.append(child)
         logger.info("Started %s.", child.label)
         return child
@@ -157,9 +157,10 @@ class Supervisor:
     def _on_ready(self, child: Child) -> None:
         child.ready = True
         logger.info("%s is ready.", child.label)
-        old, child.replaces = child.replaces, None
-        if old is not None and old in self.children:
-            self._retire(old)
+        old, child.replaces = child.replaces, []
+        for previous in old:
+            if previous in self.children:
+                self._retire(previous)
 
     def _on_retiring(self, child: Child) -> None:
         logger.info("%s took its last message; starting its replacement.", child.label)
@@ -170,8 +171,11 @@ class Supervisor:
     def _on_exit(self, child: Child) -> None:
         self.children.remove(child)
         child.process.join()
+        while child.conn is not None and _has_message(child.conn):
+            self._on_message(child, child.conn)  # e.g. "retiring", sent just before exiting
         if child.conn is not None:
             child.conn.close()
+            child.conn = None
         code = child.process.exitcode
         if child.retiring or self.stopping or self._is_being_replaced(child):
             logger.info("%s exited with code %s.", child.label, code)
@@ -185,9 +189,9 @@ class Supervisor:
 
     def _is_being_replaced(self, child: Child) -> bool:
         """A reload already started this child's successor: no restart needed."""
-        successors = [other for other in self.children if other.replaces is child]
+        successors = [other for other in self.children if child in other.replaces]
         for successor in successors:
-            successor.replaces = None
+            successor.replaces.remove(child)
         return bool(successors)
 
     def _on_crash(self, child: Child, code: int | None) -> None:
@@ -208,8 +212,9 @@ class Supervisor:
         self._schedule_restart(child)
 
     def _on_config_error(self, child: Child) -> None:
-        if child.replaces is not None:
-            logger.error("New code cannot be loaded; %s keeps running.", child.replaces.label)
+        if child.replaces:
+            kept = ", ".join(previous.label for previous in child.replaces)
+            logger.error("New code cannot be loaded; %s keeps running.", kept)
             return
         if self.args.reload:
             logger.error("%s cannot load the application; waiting for a change.", child.label)
@@ -264,10 +269,18 @@ class Supervisor:
         if self.stopping:
             return
         logger.info("Reloading the children: %s.", reason)
-        current = {child.slot: child for child in self.children if not child.retiring}
+        pending = {slot: replaces for _, slot, replaces in self.restarts}
         self.restarts.clear()
         for slot in range(self.args.workers):
-            self.start_child(slot, replaces=current.get(slot))
+            self.start_child(slot, replaces=self._serving(slot) + pending.get(slot, []))
+
+    def _serving(self, slot: int) -> list[Child]:
+        """Children of ``slot`` not yet retiring, with those they were to replace."""
+        serving = [child for child in self.children if child.slot == slot and not child.retiring]
+        for child in list(serving):
+            serving.extend(child.replaces)
+            child.replaces = []
+        return serving
 
     def _enforce_stop_deadline(self) -> None:
         if self.stop_deadline is not None and time.monotonic() >= self.stop_deadline:
@@ -334,6 +347,13 @@ def _signal(child: Child, signum: int) -> None:
     if child.process.pid is not None and child.process.exitcode is None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(child.process.pid, signum)
+
+
+def _has_message(conn: Connection) -> bool:
+    try:
+        return conn.poll()
+    except OSError:
+        return False
 
 
 def _write_byte(fd: int, value: int) -> None:
