@@ -267,3 +267,9 @@ async def test_retry_that_cannot_be_sent_leaves_the_failure_visible(
     await broker.shutdown()
     assert isinstance(result.error, ValueError)
     assert "SimpleRetryMiddleware.on_error raised" in caplog.text
+
+
+def test_types_of_exceptions_accepts_one_class_and_rejects_non_exceptions() -> None:
+    assert SimpleRetryMiddleware(types_of_exceptions=KeyError).types_of_exceptions == (KeyError,)
+    with pytest.raises(TypeError, match="exception classes"):
+        SimpleRetryMiddleware(types_of_exceptions=["KeyError"])  # type: ignore[list-item]

@@ -56,14 +56,12 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
         default_retry_count: int = 3,
         default_retry_label: bool = False,
         no_result_on_retry: bool = True,
-        types_of_exceptions: Iterable[type[BaseException]] | None = None,
+        types_of_exceptions: Iterable[type[BaseException]] | type[BaseException] | None = None,
     ) -> None:
         self.default_retry_count = default_retry_count
         self.default_retry_label = default_retry_label
         self.no_result_on_retry = no_result_on_retry
-        self.types_of_exceptions = (
-            None if types_of_exceptions is None else tuple(types_of_exceptions)
-        )
+        self.types_of_exceptions = _exception_types(types_of_exceptions)
 
     def should_retry(self, message: TaskiqMessage, exception: BaseException) -> bool:
         """Tell whether this task asks for retries and this exception qualifies."""
@@ -145,3 +143,19 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
         all_labels = {**self.retry_labels(message, retry), **labels}
         kicker: AsyncKicker[Any, Any] = AsyncKicker(message.task_name, self.broker, all_labels)
         return kicker.with_task_id(message.task_id)
+
+
+def _exception_types(
+    types: Iterable[type[BaseException]] | type[BaseException] | None,
+) -> tuple[type[BaseException], ...] | None:
+    """Normalise ``types_of_exceptions``; a single class is accepted too."""
+    if types is None:
+        return None
+    found = (types,) if isinstance(types, type) else tuple(types)
+    for item in found:
+        if not (isinstance(item, type) and issubclass(item, BaseException)):
+            raise TypeError(
+                f"types_of_exceptions must hold exception classes, got {item!r}; "
+                "for example types_of_exceptions=[ConnectionError, TimeoutError].",
+            )
+    return found

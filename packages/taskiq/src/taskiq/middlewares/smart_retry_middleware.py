@@ -76,7 +76,7 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
         use_delay_exponent: bool = False,
         max_delay_exponent: float = 60,
         schedule_source: ScheduleSource | None = None,
-        types_of_exceptions: Iterable[type[BaseException]] | None = None,
+        types_of_exceptions: Iterable[type[BaseException]] | type[BaseException] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(
