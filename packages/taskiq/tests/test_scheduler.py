@@ -382,3 +382,18 @@ def test_a_non_positive_refresh_delay_is_refused(delay: float) -> None:
 def test_a_negative_update_interval_is_refused() -> None:
     with pytest.raises(ValueError, match="update_interval"):
         ScheduleRunner(TaskiqScheduler(RecordingBroker(), []), update_interval=-1)
+
+
+async def test_with_default_settings_a_run_time_one_off_three_seconds_ahead_is_on_time() -> None:
+    broker = RecordingBroker()
+    source = MemorySource()
+    scheduler = TaskiqScheduler(broker, [source])  # default refresh_delay: 1 s
+    running = asyncio.create_task(run_scheduler_task(scheduler))
+    try:
+        target = in_seconds(3)
+        await source.add_schedule(ScheduledTask(task_name="soon", time=target))
+        await wait_until(lambda: bool(broker.sent))
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert abs(broker.sent[0][0] - target.timestamp()) < 1.0
