@@ -397,3 +397,15 @@ async def test_with_default_settings_a_run_time_one_off_three_seconds_ahead_is_o
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
     assert abs(broker.sent[0][0] - target.timestamp()) < 1.0
+
+
+async def test_startup_twice_starts_everything_once() -> None:
+    broker = RecordingBroker()
+    source = MemorySource(events=broker.events)
+    scheduler = TaskiqScheduler(broker, [source])
+    await scheduler.startup()
+    await scheduler.startup()
+    await scheduler.shutdown()
+    await scheduler.shutdown()
+    assert broker.events.count("broker startup") == 1
+    assert broker.events.count("source shutdown") == 1

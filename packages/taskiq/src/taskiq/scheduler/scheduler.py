@@ -62,7 +62,9 @@ class TaskiqScheduler:
         return self._broker_started
 
     async def startup(self) -> None:
-        """Start every source, then the broker; a failure here is raised."""
+        """Start every source, then the broker; a failure here is raised. Idempotent."""
+        if self._broker_started:
+            return
         await self.start_sources()
         await self.broker.startup()
         self._broker_started = True
