@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 from typing import Any
 
 import pytest
-from taskiq import InMemoryBroker
+from taskiq import InMemoryBroker, TaskiqScheduler
+from taskiq.api import run_scheduler_task
 from taskiq.scheduler.scheduled_task import ScheduledTask
-from taskiq_nats import NATSKeyValueScheduleSource
+from taskiq_nats import JetStreamBroker, NATSKeyValueScheduleSource
 from taskiq_nats.result_backend import result_key
 
 
@@ -73,3 +76,33 @@ async def test_kicker_schedules_and_unschedules_through_the_source(source: Any) 
     assert [(s.task_name, s.args, s.interval) for s in schedules] == [("m:report", ["monday"], 60)]
     await created.unschedule()
     assert await source.get_schedules() == []
+
+
+async def test_schedule_added_at_run_time_fires_through_the_scheduler(
+    nats_url: str, names: Any, run_worker: Any, eventually: Any
+) -> None:
+    """A running scheduler picks up a schedule added later; the one-off is then removed."""
+    broker = JetStreamBroker(
+        nats_url, queue=f"q_{names.suffix}", subject=names.subject(), stream_name=names.stream()
+    )
+    source = NATSKeyValueScheduleSource(nats_url, bucket_name=names.bucket("live"))
+    runs: list[str] = []
+    ping = broker.register_task(runs.append, task_name="ping")
+    scheduler = TaskiqScheduler(broker, sources=[source])
+    async with run_worker(broker):
+        await scheduler.start_sources()
+        running = asyncio.create_task(run_scheduler_task(scheduler, interval=0.2))
+        try:
+            due = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)
+            await ping.schedule_by_time(source, due, "pong")
+            await eventually(lambda: runs == ["pong"], timeout=20)
+            for _ in range(100):
+                if not await source.get_schedules():
+                    break
+                await asyncio.sleep(0.1)
+            assert await source.get_schedules() == []
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await scheduler.stop_sources()
