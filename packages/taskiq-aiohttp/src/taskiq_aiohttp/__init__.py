@@ -1,0 +1,1 @@
+"""taskiq_aiohttp."""
