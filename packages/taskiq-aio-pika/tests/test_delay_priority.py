@@ -54,7 +54,7 @@ async def test_delay_accepts_text_and_works_with_the_queue_name_label(
 async def test_delay_queues_expire_so_their_number_stays_bounded(
     make_broker: BrokerFactory, names: Names
 ) -> None:
-    broker = await make_broker(delay_queue_expires_ms=2_000)
+    broker = await make_broker(delay_queue_expires_ms=6_000)
     await broker.kick(message("a", delay=0.2))
     await broker.kick(message("b", delay=0.2))  # same delay: same queue
     await broker.kick(message("c", delay=0.4))
@@ -62,7 +62,7 @@ async def test_delay_queues_expire_so_their_number_stays_bounded(
     delay_queues = queues_stats(names("q.delay"))
     assert sorted(delay_queues) == [names("q.delay.200"), names("q.delay.400")]
     arguments = delay_queues[names("q.delay.200")]["arguments"]
-    assert (arguments["x-message-ttl"], arguments["x-expires"]) == (200, 2_200)
+    assert (arguments["x-message-ttl"], arguments["x-expires"]) == (200, 6_200)
     await wait_for(lambda: not queues_named(names("q.delay")), "unused delay queues to expire")
     assert queue_stats(names.queue)["messages_ready"] == 3, "expiry must not lose messages"
     await broker.kick(message("d", delay=0.2))  # an expired delay queue is declared again
@@ -129,3 +129,12 @@ def test_quorum_queues_refuse_max_priority() -> None:
 
     with pytest.raises(ValueError, match="quorum"):
         AioPikaBroker(queue_type="quorum", max_priority=5)
+
+
+async def test_close_delays_share_one_delay_queue(make_broker: BrokerFactory, names: Names) -> None:
+    broker = await make_broker()
+    await broker.kick(message("a", delay=1.234))
+    await broker.kick(message("b", delay=1.237))  # both rounded up to 1.24 s
+    await broker.kick(message("c", delay=0.5))
+
+    assert sorted(queues_named(names("q.delay"))) == [names("q.delay.1240"), names("q.delay.500")]

@@ -26,6 +26,7 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
+    AbstractRobustChannel,
     AbstractRobustConnection,
 )
 from taskiq import AckableMessage, AsyncBroker, AsyncResultBackend, BrokerMessage
@@ -114,7 +115,7 @@ class AioPikaBroker(AsyncBroker):
             delay_queue_expires_ms,
         )
         self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
+        self._channel: AbstractRobustChannel | None = None
         self._exchange: AbstractExchange | None = None
 
     # -- configuration -----------------------------------------------------
@@ -183,7 +184,7 @@ class AioPikaBroker(AsyncBroker):
             )
         return connection
 
-    async def _declare_topology(self, channel: AbstractChannel) -> None:
+    async def _declare_topology(self, channel: AbstractRobustChannel) -> None:
         self._exchange = await self._main_exchange(channel)
         if self.declare_exchange:
             await channel.declare_exchange(
@@ -274,7 +275,7 @@ class AioPikaBroker(AsyncBroker):
         else:
             await self.delays.publish(channel, message, routing_key, delay_ms, to_queue)
 
-    def _ready(self) -> tuple[AbstractChannel, AbstractExchange]:
+    def _ready(self) -> tuple[AbstractRobustChannel, AbstractExchange]:
         if self._channel is None or self._exchange is None:
             raise SendTaskError(
                 "AioPikaBroker is not started: await broker.startup() before sending tasks.",

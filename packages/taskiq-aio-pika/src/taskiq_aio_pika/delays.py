@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 from aio_pika import ExchangeType, Message
-from aio_pika.abc import AbstractChannel, AbstractExchange
+from aio_pika.abc import AbstractExchange, AbstractRobustChannel
 from aio_pika.exceptions import DeliveryError
 
 from taskiq_aio_pika.topology import (
@@ -25,6 +25,16 @@ from taskiq_aio_pika.topology import (
     delay_queue_arguments,
     delay_queue_name,
 )
+
+#: Delays are rounded *up* to this many significant digits (at most 1% later) so
+#: that jittered delays share queues: at most 900 delay queues per decade.
+SIGNIFICANT_DIGITS = 3
+
+
+def bucket(delay_ms: int) -> int:
+    """``delay_ms`` rounded up to `SIGNIFICANT_DIGITS` digits (1234 -> 1240)."""
+    step: int = 10 ** max(len(str(delay_ms)) - SIGNIFICANT_DIGITS, 0)
+    return -(-delay_ms // step) * step
 
 
 class DelayQueues:
@@ -44,7 +54,7 @@ class DelayQueues:
         self._declared_at: dict[str, float] = {}
         self._exchange: AbstractExchange | None = None
 
-    async def setup(self, channel: AbstractChannel) -> None:
+    async def setup(self, channel: AbstractRobustChannel) -> None:
         """Declare the headers exchange that sorts messages by delay."""
         self._declared_at.clear()
         self._exchange = await channel.declare_exchange(
@@ -55,13 +65,14 @@ class DelayQueues:
 
     async def publish(
         self,
-        channel: AbstractChannel,
+        channel: AbstractRobustChannel,
         message: Message,
         routing_key: str,
         delay_ms: int,
         to_queue: bool,
     ) -> None:
-        """Publish ``message`` so that it reaches ``routing_key`` after ``delay_ms``."""
+        """Publish ``message`` to reach ``routing_key`` after ``delay_ms`` (at most 1% later)."""
+        delay_ms = bucket(delay_ms)
         target = "queue" if to_queue else "exchange"
         message.headers[DELAY_HEADER] = str(delay_ms)
         message.headers[DELAY_TARGET_HEADER] = target
@@ -81,7 +92,7 @@ class DelayQueues:
 
     async def _ensure_queue(
         self,
-        channel: AbstractChannel,
+        channel: AbstractRobustChannel,
         name: str,
         delay_ms: int,
         to_queue: bool,
@@ -90,13 +101,17 @@ class DelayQueues:
         if declared is not None and time.monotonic() - declared < self.expires_after_ms / 2000:
             return
         back_to = "" if to_queue else self.back_to_exchange
+        # robust=False: aio-pika must not redeclare every delay queue ever used after
+        # a reconnect; we redeclare on demand (and on an unroutable publish).
         queue = await channel.declare_queue(
             name,
             durable=True,
             arguments=delay_queue_arguments(delay_ms, back_to, self.expires_after_ms),
+            robust=False,
         )
         await queue.bind(
             self.exchange_name,
+            robust=False,
             arguments={
                 "x-match": "all",
                 DELAY_HEADER: str(delay_ms),
