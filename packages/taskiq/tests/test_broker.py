@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -300,3 +303,22 @@ def test_broker_attributes_users_touch_exist() -> None:
     assert attributes["is_worker_process"] is False
     assert attributes["is_scheduler_process"] is False
     assert attributes["decorator_class"] is AsyncTaskiqDecoratedTask
+
+
+def test_task_in_a_script_run_as_main_is_named_after_the_file(tmp_path: Path) -> None:
+    script = tmp_path / "my_jobs.py"
+    script.write_text(
+        "from taskiq import InMemoryBroker\n"
+        "broker = InMemoryBroker()\n"
+        "@broker.task\n"
+        "def cleanup() -> None: ...\n"
+        "print(cleanup.task_name)\n",
+    )
+    completed = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert completed.stdout.strip() == "my_jobs:cleanup"
