@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from taskiq import (
+    AsyncTaskiqTask,
     InMemoryBroker,
+    InmemoryResultBackend,
     NoResultError,
+    ResultGetError,
+    SecurityError,
+    TaskiqResult,
     TaskiqResultTimeoutError,
     TaskProgress,
     TaskState,
@@ -104,3 +110,55 @@ async def test_repr_names_the_task_id(broker: InMemoryBroker) -> None:
 
     sent = await noop.kicker().with_task_id("abc").kiq()
     assert repr(sent) == "AsyncTaskiqTask(task_id='abc')"
+
+
+class JSONStoringBackend(InmemoryResultBackend):
+    """Stores results as JSON text, as a networked backend would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raw: dict[str, str] = {}
+
+    async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
+        self.raw[task_id] = json.dumps(result.model_dump(mode="json"))
+        await super().set_result(task_id, result)
+
+    async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[Any]:
+        if task_id not in self.raw:
+            raise NoResultError(task_id=task_id)
+        return TaskiqResult[Any].model_validate_json(self.raw[task_id])
+
+
+class BrokenBackend(InmemoryResultBackend):
+    async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[Any]:
+        raise ConnectionError("backend unreachable")
+
+
+async def test_forged_stored_error_raises_security_error_from_get_result() -> None:
+    backend = JSONStoringBackend()
+    forged = {"type": "os:system", "message": "touch /tmp/pwned"}
+    backend.raw["forged"] = json.dumps(
+        {"is_err": True, "return_value": None, "execution_time": 0, "error": forged},
+    )
+    with pytest.raises(SecurityError):
+        await AsyncTaskiqTask("forged", backend).get_result()
+
+
+async def test_backend_failure_becomes_result_get_error() -> None:
+    with pytest.raises(ResultGetError, match="backend unreachable") as caught:
+        await AsyncTaskiqTask("t", BrokenBackend()).get_result()
+    assert isinstance(caught.value.__cause__, ConnectionError)
+
+
+async def test_error_crosses_a_json_backend_end_to_end() -> None:
+    broker = InMemoryBroker(result_backend=JSONStoringBackend())
+
+    @broker.task
+    async def fails() -> None:
+        raise PermissionError("read-only")
+
+    await broker.startup()
+    result = await (await fails.kiq()).wait_result(timeout=DEADLINE)
+    await broker.shutdown()
+    assert isinstance(result.error, PermissionError)
+    assert str(result.error) == "read-only"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from taskiq.exceptions import ResultGetError
+from taskiq.exceptions import ResultGetError, TaskiqError
 
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.result_backend import AsyncResultBackend
@@ -26,10 +26,15 @@ class AsyncTaskiqTask(Generic[_ReturnType]):
         return await self.result_backend.is_result_ready(self.task_id)
 
     async def get_result(self, with_logs: bool = False) -> TaskiqResult[_ReturnType]:
-        """Fetch the stored result; raises `NoResultError` if there is none yet."""
+        """Fetch the stored result; raises `NoResultError` if there is none yet.
+
+        Taskiq's own errors (`NoResultError`, `SecurityError` for a forged
+        stored error, ...) pass through; anything else the backend raises
+        becomes `ResultGetError` chained from it.
+        """
         try:
             return await self.result_backend.get_result(self.task_id, with_logs=with_logs)
-        except ResultGetError:
+        except TaskiqError:
             raise
         except Exception as exc:
             raise ResultGetError(task_id=self.task_id, reason=repr(exc)) from exc
