@@ -194,3 +194,27 @@ async def kiq_when_reconnected(task: Any, label: str) -> Any:
             return await task.kiq(label)
         await asyncio.sleep(0.5)
     pytest.fail("the client did not reconnect within 30 s")
+
+
+async def test_worker_and_client_recreate_what_a_wiped_server_lost(
+    private_server: Any, names: Any, tmp_path: pathlib.Path
+) -> None:
+    """The server comes back empty: streams and consumer are created again by both sides."""
+    log = tmp_path / "runs.log"
+    config = make_config(private_server.url, names, log)
+    client = load_worker_module().build(config)
+    record = client.find_task("record")
+    await client.startup()
+    try:
+        with worker_process(config) as worker:
+            await record.kiq("before")
+            await until(lambda: f"done before {worker.pid}" in log_lines(log), 30, "before")
+
+            private_server.stop()
+            shutil.rmtree(private_server.store)
+            await private_server.start()
+
+            await kiq_when_reconnected(record, "after")
+            await until(lambda: f"done after {worker.pid}" in log_lines(log), 40, "after")
+    finally:
+        await client.shutdown()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import nats
@@ -49,18 +49,20 @@ def mask_servers(servers: Servers) -> str:
 async def connect(
     servers: Servers,
     connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS,
+    on_reconnect: Callable[[], None] | None = None,
     **connection_kwargs: Any,
 ) -> Client:
     """Connect, trying each server ``connect_attempts`` times (at least 2), then reconnect forever.
 
-    Raises `BrokerConnectionError` when no server answers. Every other keyword is
-    passed to `nats.connect`; a ``max_reconnect_attempts`` given there applies
-    after the first connection.
+    Raises `BrokerConnectionError` when no server answers. ``on_reconnect`` is
+    called after every reconnection (the server may have lost state). Every other
+    keyword is passed to `nats.connect`; a ``max_reconnect_attempts`` given there
+    applies after the first connection.
     """
     options = dict(connection_kwargs)
     reconnects = options.pop("max_reconnect_attempts", DEFAULT_MAX_RECONNECT_ATTEMPTS)
     options.setdefault("reconnect_time_wait", DEFAULT_RECONNECT_TIME_WAIT)
-    events = _ConnectionLog()
+    events = _ConnectionLog(on_reconnect)
     options.setdefault("error_cb", events.error)
     options.setdefault("disconnected_cb", events.disconnected)
     options.setdefault("reconnected_cb", events.reconnected)
@@ -79,8 +81,9 @@ async def connect(
 class _ConnectionLog:
     """Logs connection loss and recovery (but not our own close)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_reconnect: Callable[[], None] | None) -> None:
         self.client: Client | None = None
+        self.on_reconnect = on_reconnect
 
     async def error(self, exc: Exception) -> None:
         """nats-py reports every failed (re)connect here; startup raises the last one."""
@@ -92,6 +95,8 @@ class _ConnectionLog:
 
     async def reconnected(self) -> None:
         logger.warning("Reconnected to NATS.")
+        if self.on_reconnect is not None:
+            self.on_reconnect()
 
 
 async def close(client: Client | None) -> None:

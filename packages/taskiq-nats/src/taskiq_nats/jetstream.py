@@ -25,7 +25,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import NoStreamResponseError, NotFoundError
 from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
@@ -90,6 +90,8 @@ class BaseJetStreamBroker(AsyncBroker):
         self.client: Client | None = None
         self.js: JetStreamContext | None = None
         self._in_flight: set[Delivery] = set()
+        #: Set on reconnect: the server may have lost our streams and consumer.
+        self.topology_stale = False
         #: The live subscription, so that shutdown can stop deliveries first.
         self._subscription: Any = None
         self._closing = False
@@ -103,6 +105,7 @@ class BaseJetStreamBroker(AsyncBroker):
         self.client = await connection.connect(
             self.servers,
             self.connect_attempts,
+            on_reconnect=self._mark_topology_stale,
             **self.connection_kwargs,
         )
         self.js = self.client.jetstream()
@@ -141,6 +144,9 @@ class BaseJetStreamBroker(AsyncBroker):
         except NATS_FAILURES as exc:
             logger.debug("Unsubscribing on shutdown failed: %r", exc)
 
+    def _mark_topology_stale(self) -> None:
+        self.topology_stale = True
+
     def is_closing(self) -> bool:
         """True once `shutdown` has begun: fetch loops end instead of retrying."""
         return self._closing
@@ -161,15 +167,27 @@ class BaseJetStreamBroker(AsyncBroker):
     # -- sending ---------------------------------------------------------
 
     async def kick(self, message: BrokerMessage) -> None:
-        """Publish and wait for JetStream to persist the message (honours ``delay``)."""
-        js = self._jetstream()
+        """Publish and wait for JetStream to persist the message (honours ``delay``).
+
+        If no stream answers (a server that lost its storage, or a stream someone
+        deleted), the streams are created again and the publish retried once.
+        """
+        payload, task_headers = message.message, headers.task_headers(message)
         with nats_errors(SendTaskError):
-            await js.publish(
-                self.subject,
-                message.message,
-                stream=self.stream_name,
-                headers=headers.task_headers(message),
-            )
+            try:
+                await self._publish(payload, task_headers)
+            except NoStreamResponseError:
+                logger.warning("No stream %r answered; creating it again.", self.stream_name)
+                await self._ensure_streams()
+                await self._publish(payload, task_headers)
+
+    async def _publish(self, payload: bytes, task_headers: dict[str, str]) -> None:
+        await self._jetstream().publish(
+            self.subject,
+            payload,
+            stream=self.stream_name,
+            headers=task_headers,
+        )
 
     # -- receiving -------------------------------------------------------
 

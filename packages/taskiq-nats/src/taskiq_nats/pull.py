@@ -79,6 +79,8 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
             subscription = await self._subscribe()
         pause = 0.1
         while not self.is_closing():
+            if self.topology_stale:
+                await self._restore_topology()
             self._request_expires = time.monotonic() + self.pull_consume_timeout
             try:
                 batch = await subscription.fetch(
@@ -125,12 +127,19 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         """Wait, then recreate streams and consumer (a fresh server may have lost them)."""
         logger.warning("Fetching tasks failed (%r); retrying in %.1f s.", exc, pause)
         await asyncio.sleep(pause)
+        await self._restore_topology()
+        return min(pause * 2, MAX_RETRY_PAUSE)
+
+    async def _restore_topology(self) -> None:
+        """Create streams and consumer if missing; on failure, try again next time."""
+        self.topology_stale = False
         try:
             await self._ensure_streams()
             await self._ensure_consumer(self._jetstream())
-        except NATS_FAILURES as retry_exc:
-            logger.debug("NATS not ready yet: %r", retry_exc)
-        return min(pause * 2, MAX_RETRY_PAUSE)
+        except NATS_FAILURES as exc:
+            self.topology_stale = True
+            logger.debug("NATS not ready yet: %r", exc)
+            await asyncio.sleep(0.5)
 
 
 class JetStreamBroker(PullBasedJetStreamBroker):
