@@ -11,7 +11,8 @@ import pytest
 from pika_helpers import DEADLINE, BrokerFactory, Names, has_dead_letters, queue_stats, wait_for
 from taskiq import AckableMessage, BrokerMessage
 from taskiq.exceptions import SendTaskError
-from taskiq_aio_pika import AioPikaBroker
+from taskiq.receiver import Receiver
+from taskiq_aio_pika import AioPikaBroker, Queue
 
 
 def message(task_id: str, body: bytes = b"{}", **labels: object) -> BrokerMessage:
@@ -154,3 +155,43 @@ async def test_replay_of_a_hand_placed_dead_letter_goes_to_the_task_queue(
     assert (letter.task_id, letter.queue) == ("stray", None)
     assert await broker.dead_letter_count() == 0
     assert queue_stats(names.queue)["messages_ready"] == 1
+
+
+async def test_nacked_publish_raises_send_task_error(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    full = Queue(names("tiny"), arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
+    broker = await make_broker(queues=[full])
+    await broker.kick(message("fits", queue_name=full.name))
+
+    with pytest.raises(SendTaskError, match="nack"):
+        await broker.kick(message("overflows", queue_name=full.name))
+    assert queue_stats(full.name)["messages_ready"] == 1
+
+
+async def test_stopping_a_worker_returns_its_unstarted_deliveries(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    broker = await make_broker(qos=5)
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    @broker.task(task_name="slow")
+    async def slow() -> None:
+        started.set()
+        await release.wait()
+
+    for _ in range(4):
+        await slow.kiq()
+    finish = asyncio.Event()
+    worker = asyncio.create_task(Receiver(broker, max_async_tasks=1).listen(finish))
+    await asyncio.wait_for(started.wait(), DEADLINE)
+    await wait_for(
+        lambda: queue_stats(names.queue)["messages_unacknowledged"] == 4, "all four prefetched"
+    )
+    finish.set()  # stop fetching; the running task may finish
+    release.set()
+    await asyncio.wait_for(worker, DEADLINE)
+
+    stats = queue_stats(names.queue)
+    assert (stats["messages_ready"], stats["messages_unacknowledged"]) == (3, 0)
