@@ -111,7 +111,7 @@ class Delivery:
     async def ack(self) -> None:
         """The task is done: JetStream forgets the message."""
         if await self._begin_settling():
-            await _quietly(self.msg.ack(), "ack")
+            await send_quietly(self.msg.ack(), "ack")
 
     async def reject(self) -> None:
         """The message must never run again: copy it to the dead-letter stream, then TERM it."""
@@ -122,12 +122,12 @@ class Delivery:
         """Processing failed: have JetStream redeliver after the policy's backoff."""
         if await self._begin_settling():
             delay = self.policy.backoff(self.msg.metadata.num_delivered)
-            await _quietly(self.msg.nak(delay=delay), "nak")
+            await send_quietly(self.msg.nak(delay=delay), "nak")
 
     async def release(self, delay: float = 0.0) -> None:
         """The worker is stopping before the task finished: redeliver after ``delay`` s."""
         if await self._begin_settling():
-            await _quietly(self.msg.nak(delay=delay or None), "nak")
+            await send_quietly(self.msg.nak(delay=delay or None), "nak")
 
     async def dead_letter(self, reason: str) -> None:
         """Copy to the dead-letter stream and TERM; if the copy fails, NAK with backoff."""
@@ -136,9 +136,9 @@ class Delivery:
         except NATS_FAILURES:
             logger.exception("Could not dead-letter a message; it will be redelivered.")
             delay = self.policy.backoff(self.msg.metadata.num_delivered)
-            await _quietly(self.msg.nak(delay=delay), "nak")
+            await send_quietly(self.msg.nak(delay=delay), "nak")
             return
-        await _quietly(self.msg.term(), "term")
+        await send_quietly(self.msg.term(), "term")
 
     async def _begin_settling(self) -> bool:
         if self._settled:
@@ -159,10 +159,10 @@ class Delivery:
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.policy.heartbeat_interval)
-            await _quietly(self.msg.in_progress(), "in_progress")
+            await send_quietly(self.msg.in_progress(), "in_progress")
 
 
-async def _quietly(action: Awaitable[None], name: str) -> None:
+async def send_quietly(action: Awaitable[None], name: str) -> None:
     """Send an acknowledgement; a lost one only costs a redelivery, so log and go on."""
     try:
         await action

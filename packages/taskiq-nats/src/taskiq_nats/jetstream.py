@@ -35,7 +35,7 @@ from taskiq.message import BrokerMessage
 from taskiq_nats import connection, headers
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
 from taskiq_nats.dead_letters import DEFAULT_DEAD_LETTER_MAX_AGE, DeadLetter, DeadLetterStream
-from taskiq_nats.delivery import Delivery, RedeliveryPolicy
+from taskiq_nats.delivery import Delivery, RedeliveryPolicy, send_quietly
 
 logger = logging.getLogger("taskiq_nats")
 
@@ -198,7 +198,7 @@ class BaseJetStreamBroker(AsyncBroker):
     async def _listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         async for msg in self._messages():
             if self.is_closing():
-                await msg.nak(delay=self._release_delay() or None)
+                await send_quietly(msg.nak(delay=self._release_delay() or None), "nak")
                 continue
             ackable = await self._admit(msg)
             if ackable is not None:
@@ -215,7 +215,7 @@ class BaseJetStreamBroker(AsyncBroker):
         delivery = Delivery(msg, self.policy, self._store_dead_letter, self._in_flight.discard)
         wait = headers.seconds_until_due(msg.headers)
         if wait > 0:
-            await msg.nak(delay=wait)
+            await send_quietly(msg.nak(delay=wait), "nak")
             return None
         allowed = self.policy.max_deliver + (1 if headers.NOT_BEFORE in (msg.headers or {}) else 0)
         if msg.metadata.num_delivered > allowed:

@@ -30,6 +30,8 @@ logger = logging.getLogger("taskiq_nats")
 
 #: Seconds one fetch waits for messages before asking again.
 DEFAULT_FETCH_TIMEOUT = 2.0
+#: First pause after a failed fetch; it doubles while the failures go on.
+FIRST_RETRY_PAUSE = 0.1
 #: Longest pause between two fetch attempts while the server is unreachable.
 MAX_RETRY_PAUSE = 5.0
 
@@ -73,30 +75,33 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         self.pull_consume_batch = pull_consume_batch
         self.pull_consume_timeout = pull_consume_timeout or DEFAULT_FETCH_TIMEOUT
         self._request_expires = 0.0
+        self._retry_pause = FIRST_RETRY_PAUSE
 
     async def _messages(self) -> AsyncGenerator[Msg, None]:
         with nats_errors(ListenError):
             subscription = await self._subscribe()
-        pause = 0.1
         while not self.is_closing():
-            if self.topology_stale:
-                await self._restore_topology()
-            self._request_expires = time.monotonic() + self.pull_consume_timeout
-            try:
-                batch = await subscription.fetch(
-                    self.pull_consume_batch,
-                    timeout=self.pull_consume_timeout,
-                )
-            except nats.errors.TimeoutError:
-                continue
-            except NATS_FAILURES as exc:
-                if self.is_closing():
-                    return
-                pause = await self._recover(exc, pause)
-                continue
-            pause = 0.1
-            for msg in batch:
+            for msg in await self._fetch(subscription):
                 yield msg
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        """One pull request: its messages, or none after a timeout or a (repaired) failure."""
+        if self.topology_stale:
+            await self._restore_topology()
+        self._request_expires = time.monotonic() + self.pull_consume_timeout
+        try:
+            batch = await subscription.fetch(
+                self.pull_consume_batch,
+                timeout=self.pull_consume_timeout,
+            )
+        except nats.errors.TimeoutError:
+            return []
+        except NATS_FAILURES as exc:
+            if not self.is_closing():
+                await self._recover(exc)
+            return []
+        self._retry_pause = FIRST_RETRY_PAUSE
+        return list(batch)
 
     def _release_delay(self) -> float:
         """Until our last pull request expires: the server would hand it released messages."""
@@ -123,12 +128,13 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
             info = await js.consumer_info(self.stream_name, self.durable)
         self._adopt_consumer(info)
 
-    async def _recover(self, exc: BaseException, pause: float) -> float:
-        """Wait, then recreate streams and consumer (a fresh server may have lost them)."""
+    async def _recover(self, exc: BaseException) -> None:
+        """Wait (doubling up to 5 s), then recreate streams and consumer if they are gone."""
+        pause = self._retry_pause
         logger.warning("Fetching tasks failed (%r); retrying in %.1f s.", exc, pause)
         await asyncio.sleep(pause)
+        self._retry_pause = min(pause * 2, MAX_RETRY_PAUSE)
         await self._restore_topology()
-        return min(pause * 2, MAX_RETRY_PAUSE)
 
     async def _restore_topology(self) -> None:
         """Create streams and consumer if missing; on failure, try again next time."""
