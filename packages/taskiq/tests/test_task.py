@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from taskiq import (
+    AsyncResultBackend,
     AsyncTaskiqTask,
     InMemoryBroker,
     InmemoryResultBackend,
@@ -162,3 +163,36 @@ async def test_error_crosses_a_json_backend_end_to_end() -> None:
     await broker.shutdown()
     assert isinstance(result.error, PermissionError)
     assert str(result.error) == "read-only"
+
+
+class PollingBackend(InmemoryResultBackend):
+    """Cannot push readiness: uses the base class's polling, and counts polls."""
+
+    polls = 0
+
+    async def is_result_ready(self, task_id: str) -> bool:
+        self.polls += 1
+        return await super().is_result_ready(task_id)
+
+    async def wait_for_ready(self, task_id: str, check_interval: float) -> None:
+        await AsyncResultBackend.wait_for_ready(self, task_id, check_interval)
+
+
+async def test_zero_check_interval_does_not_spin_the_event_loop() -> None:
+    backend = PollingBackend()
+    with pytest.raises(TaskiqResultTimeoutError):
+        await AsyncTaskiqTask("never", backend).wait_result(check_interval=0, timeout=0.1)
+    assert 0 < backend.polls < 500
+
+
+async def test_polling_backend_still_finds_the_result() -> None:
+    broker = InMemoryBroker(result_backend=PollingBackend())
+
+    @broker.task
+    async def one() -> int:
+        return 1
+
+    await broker.startup()
+    result = await (await one.kiq()).wait_result(check_interval=0.01, timeout=DEADLINE)
+    await broker.shutdown()
+    assert result.return_value == 1

@@ -62,13 +62,15 @@ class AsyncResultBackend(ABC, Generic[_ReturnType]):
     async def wait_for_ready(self, task_id: str, check_interval: float) -> None:
         """Return once the result of ``task_id`` is stored.
 
-        Polls ``is_result_ready`` from 1 ms, doubling up to ``check_interval``.
+        Polls ``is_result_ready`` from 1 ms, doubling up to ``check_interval``
+        (never below 1 ms, so ``check_interval=0`` cannot spin the event loop).
         Override to push readiness instead; the timeout is applied by the caller.
         """
-        delay = min(FIRST_POLL_INTERVAL, check_interval)
+        longest = max(check_interval, FIRST_POLL_INTERVAL)
+        delay = FIRST_POLL_INTERVAL
         while not await self.is_result_ready(task_id):
             await asyncio.sleep(delay)
-            delay = min(delay * 2, check_interval)
+            delay = min(delay * 2, longest)
 
     async def wait_until_ready(
         self,
