@@ -29,6 +29,7 @@ class TaskPlan:
     ) -> None:
         func = task.original_func
         self.task = task
+        self.cast_types = cast_types
         self.overrides = dict(overrides)
         self.graph = DependencyGraph(func, replaced_deps=self.overrides or None)
         self.parameters = TaskParameters(func, cast_types)
@@ -36,9 +37,14 @@ class TaskPlan:
         # Sync tasks go to the executor as the task object: it pickles by reference.
         self.target: Callable[..., Any] = func if self.is_async else task
 
-    def is_current(self, task: AsyncTaskiqDecoratedTask[Any, Any], overrides: Any) -> bool:
-        """Tell whether this plan still describes ``task`` under these overrides."""
-        return self.task is task and self.overrides == overrides
+    def is_current(
+        self,
+        task: AsyncTaskiqDecoratedTask[Any, Any],
+        overrides: Any,
+        cast_types: bool,
+    ) -> bool:
+        """Tell whether this plan still describes ``task`` under these settings."""
+        return self.task is task and self.cast_types == cast_types and self.overrides == overrides
 
 
 def _is_async(func: Callable[..., Any]) -> bool:

@@ -10,22 +10,19 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.acks import AckableMessage, AcknowledgeType
-from taskiq.context import Context, TaskRequeuedError
+from taskiq.context import TaskRequeuedError
 from taskiq.exceptions import NoResultError, TaskRejectedError, UnknownTaskError
-from taskiq.receiver.call import call_task, timeout_from_labels
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
 from taskiq.receiver.dispatch import Dispatcher
-from taskiq.receiver.plan import TaskPlan
+from taskiq.receiver.run import TaskRunner, failed_result
 from taskiq.receiver.stop import END, STOPPED, next_or_end, unless_stopped
 from taskiq.result import TaskiqResult
-from taskiq.state import TaskiqState
 
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.decor import AsyncTaskiqDecoratedTask
@@ -80,7 +77,7 @@ class Receiver:
         self.wait_tasks_timeout = wait_tasks_timeout
         #: Deliveries fetched by `listen` so far.
         self.received = 0
-        self._plans: dict[str, TaskPlan] = {}
+        self._runner = TaskRunner(broker, propagate_exceptions)
 
     # -- prefetch ------------------------------------------------------------
 
@@ -233,7 +230,7 @@ class Receiver:
             return task
         await delivery.reject()
         error = UnknownTaskError(task_name=message.task_name)
-        await self.broker.result_backend.set_result(message.task_id, _failed(message, error))
+        await self.broker.result_backend.set_result(message.task_id, failed_result(message, error))
         raise error
 
     def _ack_type_for(
@@ -262,7 +259,7 @@ class Receiver:
             message = await chain.pre_execute(message)
         except Exception as exc:
             logger.exception("pre_execute failed for task %s; it does not run.", message.task_id)
-            result = _failed(message, exc)
+            result = failed_result(message, exc)
         else:
             result = await self.run_task(task, message, delivery=delivery)
         error = result.error
@@ -299,79 +296,13 @@ class Receiver:
         delivery: Delivery | None = None,
     ) -> TaskiqResult[Any]:
         """Run the task with its dependencies and cast arguments; capture value or error."""
-        context = Context(message, self.broker, delivery)
-        start = time.perf_counter()
-        try:
-            value = await self._call(self._plan_for(task), message, context)
-        except (Exception, SystemExit) as exc:  # sys.exit() in a task must not stop the worker
-            return _failed(message, exc, time.perf_counter() - start)
-        return TaskiqResult(
-            is_err=False,
-            return_value=value,
-            execution_time=time.perf_counter() - start,
-            labels=message.labels,
-        )
-
-    async def _call(self, plan: TaskPlan, message: TaskiqMessage, context: Context) -> Any:
-        args, kwargs = plan.parameters.bind(message.task_name, message.args, message.kwargs)
-        if plan.graph.is_empty():  # no dependencies: skip the injector entirely
-            return await self._invoke(plan, message, args, kwargs)
-        async with plan.graph.async_ctx(
-            self._dependency_cache(context),
-            exception_propagation=self.propagate_exceptions,
-        ) as resolver:
-            injected = await resolver.resolve_kwargs()
-            return await self._invoke(plan, message, args, {**injected, **kwargs})
-
-    async def _invoke(
-        self,
-        plan: TaskPlan,
-        message: TaskiqMessage,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
-        return await call_task(
-            plan.target,
-            args,
-            kwargs,
-            is_async=plan.is_async,
+        return await self._runner.run(
+            task,
+            message,
             executor=self.executor,
-            timeout=timeout_from_labels(message.labels),
-            task_name=message.task_name,
+            cast_types=self.validate_params,
+            delivery=delivery,
         )
-
-    def _dependency_cache(self, context: Context) -> dict[Any, Any]:
-        broker = self.broker
-        cache: dict[Any, Any] = {
-            Context: context,
-            TaskiqState: broker.state,
-            AsyncBroker: broker,
-            type(broker): broker,
-        }
-        cache.update(broker.custom_dependency_context)
-        return cache
-
-    def _plan_for(self, task: AsyncTaskiqDecoratedTask[Any, Any]) -> TaskPlan:
-        plan = self._plans.get(task.task_name)
-        overrides = self.broker.dependency_overrides
-        if plan is None or not plan.is_current(task, overrides):
-            plan = TaskPlan(task, self.validate_params, overrides)
-            self._plans[task.task_name] = plan
-        return plan
-
-
-def _failed(
-    message: TaskiqMessage,
-    error: BaseException,
-    execution_time: float = 0.0,
-) -> TaskiqResult[Any]:
-    return TaskiqResult(
-        is_err=True,
-        return_value=None,
-        execution_time=execution_time,
-        labels=message.labels,
-        error=error,
-    )
 
 
 async def _aclose(iterator: AsyncIterator[Any]) -> None:
