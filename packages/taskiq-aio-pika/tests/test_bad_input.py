@@ -9,7 +9,14 @@ from contextlib import aclosing
 
 import aio_pika
 import pytest
-from pika_helpers import BrokerFactory, Names, WorkerStarter, has_dead_letters, wait_for
+from pika_helpers import (
+    BrokerFactory,
+    Names,
+    WorkerStarter,
+    connections_named,
+    has_dead_letters,
+    wait_for,
+)
 from taskiq.exceptions import BrokerConnectionError, ListenError
 from taskiq.kicker import AsyncKicker
 from taskiq.receiver import Receiver
@@ -63,6 +70,7 @@ async def test_queue_declared_with_other_arguments_names_the_argument(
     assert caught.value.argument == "x-max-priority"  # type: ignore[attr-defined]
     assert "'x-max-priority'" in str(caught.value)
     assert names.queue in str(caught.value)
+    assert connections_named(f"{names.prefix}-second") == [], "failed startup must disconnect"
 
 
 async def test_unparseable_message_is_dead_lettered_and_logged(

@@ -30,6 +30,7 @@ from aio_pika.abc import (
 )
 from taskiq import AckableMessage, AsyncBroker, AsyncResultBackend, BrokerMessage
 from taskiq.exceptions import SendTaskError
+from typing_extensions import Self
 
 from taskiq_aio_pika import labels
 from taskiq_aio_pika.dead_letter_methods import DeadLetterMethods
@@ -120,7 +121,7 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
 
     # -- configuration -----------------------------------------------------
 
-    def with_listen_queues(self, *names: str) -> AioPikaBroker:
+    def with_listen_queues(self, *names: str) -> Self:
         """Make this process's worker consume only ``names`` (declared queues)."""
         unknown = [name for name in names if name not in self.queues]
         if unknown or not names:
@@ -150,13 +151,19 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         """Connect (robustly), declare the topology, then run the startup events."""
         if self._connection is not None:
             raise RuntimeError("AioPikaBroker.startup() was called twice without shutdown().")
-        self._connection = await self._connect()
-        with amqp_errors("declare", self.url):
-            self._channel = await self._connection.channel(
-                publisher_confirms=True,
-                on_return_raises=True,
-            )
-            await self._declare_topology(self._channel)
+        connection = await self._connect()
+        try:
+            with amqp_errors("declare", self.url):
+                self._channel = await connection.channel(
+                    publisher_confirms=True,
+                    on_return_raises=True,
+                )
+                await self._declare_topology(self._channel)
+        except BaseException:
+            await connection.close()  # a failed startup leaves nothing open
+            self._channel = self._exchange = None
+            raise
+        self._connection = connection
         await super().startup()
 
     async def shutdown(self) -> None:
