@@ -186,3 +186,38 @@ async def test_custom_result_backend_and_id_generator() -> None:
 def test_listen_explains_that_it_cannot_serve_a_worker() -> None:
     with pytest.raises(ListenError, match="cannot be used with `taskiq worker`"):
         InMemoryBroker().listen()
+
+
+async def test_no_bound_on_background_tasks_with_none() -> None:
+    broker = InMemoryBroker(max_async_tasks=None)
+    running = 0
+    gate = asyncio.Event()
+
+    @broker.task
+    async def held() -> None:
+        nonlocal running
+        running += 1
+        await gate.wait()
+
+    for _ in range(40):
+        await held.kiq()
+    loop = asyncio.get_running_loop()
+    end = loop.time() + DEADLINE
+    while running < 40:
+        assert loop.time() < end
+        await asyncio.sleep(0.005)
+    gate.set()
+    await broker.wait_all()
+
+
+def test_one_broker_serves_several_event_loops() -> None:
+    broker = InMemoryBroker(max_async_tasks=2)
+
+    @broker.task
+    async def one() -> int:
+        return 1
+
+    async def send() -> int:
+        return (await (await one.kiq()).wait_result(timeout=DEADLINE)).return_value
+
+    assert [asyncio.run(send()) for _ in range(2)] == [1, 1]

@@ -341,3 +341,31 @@ async def test_cancelling_listen_cancels_running_tasks(broker: QueueBroker) -> N
         await listening
     assert gate.running == 0
     assert broker.acked == []
+
+
+async def test_many_deliveries_each_settled_once_even_when_stopped_midway(
+    broker: QueueBroker,
+) -> None:
+    import random
+
+    rng = random.Random(7)
+
+    @broker.task
+    async def work(number: int) -> int:
+        for _ in range(rng.randint(0, 5)):
+            await asyncio.sleep(0)
+        return number
+
+    handles = [await work.kiq(number) for number in range(200)]
+    receiver = Receiver(broker, max_async_tasks=5, max_prefetch=3)
+    finish, listening = await start(receiver)
+    await until(lambda: len(broker.acked) >= 60)
+    finish.set()
+    await asyncio.wait_for(listening, DEADLINE)
+
+    acked = broker.task_ids(broker.acked)
+    assert len(acked) == len(set(acked)), "no delivery is acked twice"
+    ready = {handle.task_id for handle in handles if await handle.is_ready()}
+    assert set(acked) == ready, "a delivery is acked exactly when its result was stored"
+    assert receiver.received - len(acked) <= 3, "at most max_prefetch were left unstarted"
+    assert broker.queue.qsize() == 200 - receiver.received

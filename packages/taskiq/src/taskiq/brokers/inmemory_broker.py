@@ -98,7 +98,11 @@ class InMemoryBroker(AsyncBroker):
         delay = _delay_from_labels(message.labels)
         if delay:
             await asyncio.sleep(delay)
-        async with self._slots_for_loop():
+        slots = self._slots_for_loop()
+        if slots is None:
+            await self._run(message.message)
+            return
+        async with slots:
             await self._run(message.message)
 
     async def _run(self, payload: bytes) -> None:
@@ -106,12 +110,17 @@ class InMemoryBroker(AsyncBroker):
         if result is not None and result.error is not None:
             self._errors.append(result.error)
 
-    def _slots_for_loop(self) -> asyncio.Semaphore:
-        # A semaphore belongs to one event loop; tests often start a new loop per test.
+    def _slots_for_loop(self) -> asyncio.Semaphore | None:
+        """The bound on background tasks (None: unbounded), one per event loop.
+
+        A semaphore belongs to the loop it was first used in, and tests often
+        start a new loop per test while reusing one broker.
+        """
+        if not self.max_async_tasks or self.max_async_tasks <= 0:
+            return None
         loop = asyncio.get_running_loop()
         if self._slots is None or self._slots_loop is not loop:
-            limit = self.max_async_tasks if self.max_async_tasks and self.max_async_tasks > 0 else 0
-            self._slots = asyncio.Semaphore(limit or 2**31)
+            self._slots = asyncio.Semaphore(self.max_async_tasks)
             self._slots_loop = loop
         return self._slots
 
