@@ -164,6 +164,13 @@ async def test_id_generator_names_sent_tasks() -> None:
     assert (await task.kiq(1)).task_id == "my-id"
 
 
+def test_with_middlewares_instantiates_a_middleware_class() -> None:
+    broker = RecordingBroker().with_middlewares(TaskiqMiddleware)
+    (added,) = broker.middlewares
+    assert type(added) is TaskiqMiddleware
+    assert added.broker is broker
+
+
 def test_add_middlewares_refuses_non_middlewares() -> None:
     broker = RecordingBroker()
     with pytest.raises(TypeError, match="not a TaskiqMiddleware"):

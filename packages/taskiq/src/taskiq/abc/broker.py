@@ -213,11 +213,17 @@ class AsyncBroker(ABC):
         """The middlewares in the order they were added."""
         return list(self.middleware_chain.middlewares)
 
-    def add_middlewares(self, *middlewares: TaskiqMiddleware) -> None:
-        """Append middlewares; each learns its broker through ``set_broker``."""
+    def add_middlewares(self, *middlewares: TaskiqMiddleware | type[TaskiqMiddleware]) -> None:
+        """Append middlewares; each learns its broker through ``set_broker``.
+
+        A middleware class (``with_middlewares(OpenTelemetryMiddleware)``) is
+        instantiated with no arguments, as some of Taskiq's examples pass it.
+        """
         from taskiq.abc.middleware import TaskiqMiddleware
 
         for middleware in middlewares:
+            if isinstance(middleware, type) and issubclass(middleware, TaskiqMiddleware):
+                middleware = middleware()
             if not isinstance(middleware, TaskiqMiddleware):
                 raise TypeError(
                     f"{middleware!r} is not a TaskiqMiddleware; subclass "
@@ -226,7 +232,7 @@ class AsyncBroker(ABC):
             middleware.set_broker(self)
             self.middleware_chain.add(middleware)
 
-    def with_middlewares(self, *middlewares: TaskiqMiddleware) -> Self:
+    def with_middlewares(self, *middlewares: TaskiqMiddleware | type[TaskiqMiddleware]) -> Self:
         """Add middlewares and return the broker, for chained configuration."""
         self.add_middlewares(*middlewares)
         return self
