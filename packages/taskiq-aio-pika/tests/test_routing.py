@@ -85,3 +85,21 @@ async def test_quorum_queue_consumes_and_dead_letters(
     await wait_for(lambda: has_dead_letters(broker, 1), "the rejected message in the quorum DLQ")
     (letter,) = await broker.peek_dead_letters()
     assert letter.task_id == "drop"
+
+
+async def test_a_broker_that_declares_nothing_uses_the_existing_topology(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    await make_broker()  # provisions exchanges and queues
+    user = await make_broker(
+        declare_exchange=False,
+        declare_queues=False,
+        connection_name=f"{names.prefix}-user",
+    )
+    await user.kick(message("now", b"now"))
+    await user.kick(message("later", b"later", delay=0.2))
+    async with aclosing(user.listen()) as deliveries:
+        received = await take(deliveries, 2)
+        for delivery in received:
+            await delivery.ack()
+    assert [d.data for d in received] == [b"now", b"later"]

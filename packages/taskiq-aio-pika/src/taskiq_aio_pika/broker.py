@@ -193,13 +193,13 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
 
     async def _declare_topology(self, channel: AbstractRobustChannel) -> None:
         self._exchange = await self._main_exchange(channel)
+        await self.delays.setup(channel, declare=self.declare_exchange)
         if self.declare_exchange:
             await channel.declare_exchange(
                 self.dead_letter_exchange_name,
                 ExchangeType.DIRECT,
                 durable=True,
             )
-            await self.delays.setup(channel)
         if self.declare_queues:
             for queue in self.queues.values():
                 await self._declare_queue(channel, queue)

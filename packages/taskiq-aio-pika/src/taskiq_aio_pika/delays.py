@@ -54,9 +54,12 @@ class DelayQueues:
         self._declared_at: dict[str, float] = {}
         self._exchange: AbstractExchange | None = None
 
-    async def setup(self, channel: AbstractRobustChannel) -> None:
-        """Declare the headers exchange that sorts messages by delay."""
+    async def setup(self, channel: AbstractRobustChannel, declare: bool = True) -> None:
+        """Declare (or, with ``declare=False``, just use) the exchange that sorts by delay."""
         self._declared_at.clear()
+        if not declare:
+            self._exchange = await channel.get_exchange(self.exchange_name, ensure=False)
+            return
         self._exchange = await channel.declare_exchange(
             self.exchange_name,
             ExchangeType.HEADERS,
