@@ -369,3 +369,16 @@ async def test_many_deliveries_each_settled_once_even_when_stopped_midway(
     assert set(acked) == ready, "a delivery is acked exactly when its result was stored"
     assert receiver.received - len(acked) <= 3, "at most max_prefetch were left unstarted"
     assert broker.queue.qsize() == 200 - receiver.received
+
+
+async def test_cancelling_while_the_broker_waits_closes_cleanly(
+    broker: QueueBroker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, listening = await start(Receiver(broker))
+    await settle_loop()
+    listening.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await listening
+    assert broker.listen_closed.is_set()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []

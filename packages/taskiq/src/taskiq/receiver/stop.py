@@ -38,6 +38,7 @@ async def unless_stopped(
         await asyncio.wait({pending, stop}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
         pending.cancel()
+        await asyncio.wait({pending})  # a generator must not be running when it is closed
         raise
     if not pending.done():
         pending.cancel()
