@@ -97,6 +97,10 @@ async def test_broker_restarts_after_shutdown_with_a_new_thread_pool() -> None:
         result = await (await thread_name.kiq()).wait_result(timeout=DEADLINE)
         assert not result.is_err, result.error
         await broker.shutdown()
+    # Sending again without startup() still runs sync tasks.
+    result = await (await thread_name.kiq()).wait_result(timeout=DEADLINE)
+    assert not result.is_err, result.error
+    await broker.shutdown()
 
 
 async def test_max_async_tasks_bounds_background_tasks() -> None:

@@ -87,6 +87,7 @@ class InMemoryBroker(AsyncBroker):
                 "declare it with @broker.task (or import its module) before sending it.",
                 task_name=message.task_name,
             )
+        self._ensure_executor()  # kiq() after shutdown() without startup() still works
         if self.await_inplace:
             await self._run(message.message)
             return
@@ -124,6 +125,12 @@ class InMemoryBroker(AsyncBroker):
             self._slots_loop = loop
         return self._slots
 
+    def _ensure_executor(self) -> None:
+        if self._executor_closed:
+            self.executor = ThreadPoolExecutor(max_workers=self.sync_tasks_pool_size)
+            self.receiver.executor = self.executor
+            self._executor_closed = False
+
     def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """In-memory brokers deliver through ``kick``; there is nothing to listen to."""
         raise ListenError(
@@ -150,10 +157,7 @@ class InMemoryBroker(AsyncBroker):
 
     async def startup(self) -> None:
         """Run worker *and* client startup: this process is both. Restartable after shutdown."""
-        if self._executor_closed:
-            self.executor = ThreadPoolExecutor(max_workers=self.sync_tasks_pool_size)
-            self.receiver.executor = self.executor
-            self._executor_closed = False
+        self._ensure_executor()
         await self._fire(TaskiqEvents.WORKER_STARTUP)
         await super().startup()
 
