@@ -382,3 +382,29 @@ async def test_cancelling_while_the_broker_waits_closes_cleanly(
         await listening
     assert broker.listen_closed.is_set()
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+def test_the_receiver_runs_on_uvloop() -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> list[int]:
+        broker = QueueBroker()
+
+        @broker.task
+        async def square(value: int) -> int:
+            await asyncio.sleep(0)
+            return value * value
+
+        handles = [await square.kiq(value) for value in range(10)]
+        finish, listening = await start(Receiver(broker, max_async_tasks=3, max_prefetch=1))
+        results = [await handle.wait_result(timeout=DEADLINE) for handle in handles]
+        finish.set()
+        await asyncio.wait_for(listening, DEADLINE)
+        assert broker.listen_closed.is_set()
+        return [result.return_value for result in results]
+
+    loop = uvloop.new_event_loop()
+    try:
+        assert loop.run_until_complete(scenario()) == [value * value for value in range(10)]
+    finally:
+        loop.close()
