@@ -15,8 +15,10 @@ from taskiq import (
     Receiver,
     TaskiqEvents,
 )
-from taskiq.exceptions import UnknownTaskError
+from taskiq.exceptions import TaskRejectedError, TaskTimeoutError, UnknownTaskError
 from taskiq.message import TaskiqMessage
+from taskiq.receiver.params import ArgumentBindError
+from taskiq.result import TaskiqResult
 
 DEADLINE = 20.0
 
@@ -408,3 +410,25 @@ def test_the_receiver_runs_on_uvloop() -> None:
         assert loop.run_until_complete(scenario()) == [value * value for value in range(10)]
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        UnknownTaskError(task_name="x:y"),
+        TaskTimeoutError(task_name="x:y", timeout=1.5),
+        TaskRejectedError(),
+        ArgumentBindError("Task 'x:y' cannot be called with args=[1]"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_errors_the_receiver_stores_survive_serialization(error: Exception) -> None:
+    result: TaskiqResult[Any] = TaskiqResult(
+        is_err=True,
+        return_value=None,
+        execution_time=0.0,
+        error=error,
+    )
+    again = TaskiqResult[Any].model_validate(result.model_dump(mode="json"))
+    assert type(again.error) is type(error)
+    assert str(again.error) == str(error)
