@@ -189,7 +189,7 @@ async def test_unparseable_message_is_terminated_and_dead_lettered(
     assert info.num_ack_pending == 0
     assert info.num_redelivered == 0
     assert await stream_messages(broker) == 0
-    assert "cannot be decoded" in caplog.text
+    assert "Dead-lettered task message seq" in caplog.text
 
 
 async def test_nack_backs_off_then_max_deliver_dead_letters(

@@ -25,6 +25,7 @@ from nats.aio.msg import Msg
 from taskiq.acks import AckableMessage
 
 from taskiq_nats._errors import NATS_FAILURES
+from taskiq_nats.headers import TASK_ID
 
 logger = logging.getLogger("taskiq_nats")
 
@@ -139,6 +140,11 @@ class Delivery:
             await send_quietly(self.msg.nak(delay=delay), "nak")
             return
         await send_quietly(self.msg.term(), "term")
+        logger.warning(
+            "Dead-lettered task message %s (%s); inspect it with broker.get_dead_letters().",
+            (self.msg.headers or {}).get(TASK_ID, f"seq {self.msg.metadata.sequence.stream}"),
+            reason,
+        )
 
     async def _begin_settling(self) -> bool:
         if self._settled:
