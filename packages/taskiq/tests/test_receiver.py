@@ -432,3 +432,32 @@ def test_errors_the_receiver_stores_survive_serialization(error: Exception) -> N
     again = TaskiqResult[Any].model_validate(result.model_dump(mode="json"))
     assert type(again.error) is type(error)
     assert str(again.error) == str(error)
+
+
+class AsyncCallable:
+    """A task that is an object with an async ``__call__``."""
+
+    async def __call__(self, value: int) -> int:
+        return value + 1
+
+
+def returns_coroutine(value: int) -> Any:
+    """A sync callable handing back a coroutine: the worker awaits it."""
+
+    async def later() -> int:
+        return value * 3
+
+    return later()
+
+
+async def test_async_callable_objects_and_returned_coroutines_are_awaited() -> None:
+    broker = QueueBroker()
+    plus_one = broker.register_task(AsyncCallable(), task_name="plus_one")
+    triple = broker.register_task(returns_coroutine, task_name="triple")
+    first_handle, second_handle = await plus_one.kiq(1), await triple.kiq(2)
+    finish, listening = await start(Receiver(broker))
+    first = await first_handle.wait_result(timeout=DEADLINE)
+    second = await second_handle.wait_result(timeout=DEADLINE)
+    finish.set()
+    await asyncio.wait_for(listening, DEADLINE)
+    assert (first.return_value, second.return_value) == (2, 6)
