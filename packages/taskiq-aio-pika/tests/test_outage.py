@@ -24,7 +24,7 @@ async def proxy(rabbit: str) -> AsyncIterator[TcpProxy]:
 async def test_kick_during_an_outage_waits_for_the_reconnect(
     make_broker: BrokerFactory, proxy: TcpProxy
 ) -> None:
-    broker = await make_broker(url=proxy.url, publish_timeout=30)
+    broker = await make_broker(url=f"{proxy.url}?reconnect_interval=0.2", publish_timeout=30)
     await proxy.stop()  # RabbitMQ "goes away"
     sending = asyncio.create_task(broker.kick(message("during", b"during")))
     await asyncio.sleep(0)  # the kick starts while nothing answers
