@@ -199,9 +199,11 @@ class WorkerStarter:
         return worker
 
 
-async def has_dead_letters(broker: AioPikaBroker, count: int) -> bool:
-    """Whether ``broker``'s main dead-letter queue holds exactly ``count`` messages."""
-    return await broker.dead_letter_count() == count
+async def has_dead_letters(
+    broker: AioPikaBroker, count: int, queue_name: str | None = None
+) -> bool:
+    """Whether the dead-letter queue of ``queue_name`` holds exactly ``count`` messages."""
+    return await broker.dead_letter_count(queue_name) == count
 
 
 class TcpProxy:

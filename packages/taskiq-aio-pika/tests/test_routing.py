@@ -103,3 +103,32 @@ async def test_a_broker_that_declares_nothing_uses_the_existing_topology(
         for delivery in received:
             await delivery.ack()
     assert [d.data for d in received] == [b"now", b"later"]
+
+
+async def test_quorum_delivery_limit_dead_letters_a_message_that_keeps_crashing_workers(
+    make_broker: BrokerFactory, names: Names
+) -> None:
+    poison = Queue(
+        names("poison"),
+        queue_type=QueueType.QUORUM,
+        arguments={"x-delivery-limit": 1},
+    )
+    client = await make_broker(queues=[poison])
+    await client.kick(message("crasher", b"boom", queue_name=poison.name))
+
+    for attempt in range(2):  # each "worker" dies holding the message
+        worker = await make_broker(
+            queues=[poison],
+            listen_queues=[poison.name],
+            connection_name=f"{names.prefix}-worker-{attempt}",
+        )
+        async with aclosing(worker.listen()) as deliveries:
+            (delivery,) = await take(deliveries, 1)
+            assert delivery.data == b"boom"
+        await worker.shutdown()
+
+    await wait_for(
+        lambda: has_dead_letters(client, 1, queue_name=poison.name), "the poison message"
+    )
+    (letter,) = await client.peek_dead_letters(queue_name=poison.name)
+    assert (letter.task_id, letter.reason) == ("crasher", "delivery_limit")
