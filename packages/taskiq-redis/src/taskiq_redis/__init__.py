@@ -1,1 +1,15 @@
-"""taskiq_redis."""
+"""Redis brokers, result backends and schedule sources for taskiq.
+
+`RedisBroker` is the recommended broker: acknowledged, at-least-once, with
+leases, redelivery of a dead worker's tasks, delays, priorities and dead
+letters. See docs/brokers/redis.md for every class and its guarantees.
+"""
+
+from taskiq_redis.dead_letters import DeadLetter
+from taskiq_redis.stream_broker import RedisBroker, RedisStreamBroker
+
+__all__ = [
+    "DeadLetter",
+    "RedisBroker",
+    "RedisStreamBroker",
+]

@@ -1,0 +1,74 @@
+"""How a broker, backend or schedule source gets its Redis client.
+
+A `Connector` builds one client (standalone, cluster or sentinel-managed) and
+knows the address to name in error messages. Brokers take a connector instead
+of building clients themselves, which is all that separates the plain, Cluster
+and Sentinel variants.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from taskiq_redis.errors import RedisAddress, bad_url_error, connection_error
+
+#: Reconnect attempts per command: enough to ride out a dropped connection,
+#: short enough that an unreachable server fails startup within a second.
+DEFAULT_RETRY_ATTEMPTS = 2
+
+
+def default_retry() -> Retry:
+    """Retry a failed command twice, 50 ms then 100 ms later."""
+    return Retry(ExponentialBackoff(cap=0.5, base=0.05), DEFAULT_RETRY_ATTEMPTS)
+
+
+class Connector:
+    """A standalone Redis server reached through one bounded connection pool."""
+
+    def __init__(
+        self,
+        url: str,
+        max_connection_pool_size: int | None = None,
+        **connection_kwargs: Any,
+    ) -> None:
+        self.address = RedisAddress.from_url(url, connection_kwargs.get("password"))
+        connection_kwargs.setdefault("retry", default_retry())
+        try:
+            self.pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
+                url,
+                max_connections=max_connection_pool_size,
+                **connection_kwargs,
+            )
+        except (ValueError, TypeError) as exc:
+            raise bad_url_error(url, exc) from exc
+        self._client: Redis | None = None
+
+    def client(self) -> Redis:
+        """The shared client; each command borrows a connection from the pool."""
+        if self._client is None:
+            self._client = Redis(connection_pool=self.pool)
+        return self._client
+
+    async def check(self) -> None:
+        """Ping the server; raise `BrokerConnectionError` naming it if that fails."""
+        try:
+            await self.client().ping()
+        except Exception as exc:
+            raise connection_error(self.address, exc) from exc
+
+    async def close(self) -> None:
+        """Close every pooled connection; the connector can be used again afterwards."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        await self.pool.disconnect()
+
+
+def read_script(name: str) -> str:
+    """The text of a Lua script shipped beside this module."""
+    return resources.files("taskiq_redis").joinpath(name).read_text(encoding="utf-8")

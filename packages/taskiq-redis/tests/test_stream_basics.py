@@ -1,0 +1,174 @@
+"""RedisBroker in one process: send, receive, ack, reject, delay, priority, storage."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+from redis_test_helpers import eventually, kicker, next_message
+from taskiq.message import BrokerMessage
+from taskiq_redis import RedisBroker
+
+
+@pytest.fixture
+async def broker(redis_url: str, queue_name: str) -> AsyncIterator[RedisBroker]:
+    broker = RedisBroker(redis_url, queue_name=queue_name, idle_timeout=60_000, xread_block=200)
+    broker.is_worker_process = True
+    await broker.startup()
+    yield broker
+    await broker.shutdown()
+
+
+def _message(task_id: str, payload: bytes = b"{}", **labels: object) -> BrokerMessage:
+    return BrokerMessage(task_id=task_id, task_name="t", message=payload, labels=dict(labels))
+
+
+async def test_kicked_message_is_delivered_once_and_ack_removes_it(
+    broker: RedisBroker,
+    redis_client: Redis,
+) -> None:
+    await broker.kick(_message("a", b"payload-a"))
+    listener = broker.listen()
+    message = await next_message(listener)
+    assert message.data == b"payload-a"
+    stream = broker.keys.stream()
+    assert await redis_client.xlen(stream) == 1
+    await message.ack()
+    assert await redis_client.xlen(stream) == 0, "an acknowledged entry must be deleted"
+    pending = await redis_client.xpending(stream, broker.consumer_group_name)
+    assert pending["pending"] == 0
+    await listener.aclose()
+
+
+async def test_reject_dead_letters_and_replay_delivers_again(broker: RedisBroker) -> None:
+    await broker.kick(_message("b", b"payload-b"))
+    listener = broker.listen()
+    message = await next_message(listener)
+    assert message.reject is not None
+    await message.reject()
+    letters = await broker.dead_letters()
+    assert [(letter.data, letter.reason, letter.task_id) for letter in letters] == [
+        (b"payload-b", "rejected", "b"),
+    ]
+    assert letters[0].deliveries == 1
+    assert await broker.replay_dead_letters() == 1
+    assert await broker.dead_letters() == []
+    again = await next_message(listener)
+    assert again.data == b"payload-b"
+    await again.ack()
+    await listener.aclose()
+
+
+async def test_malformed_entry_is_dead_lettered_and_does_not_block(
+    broker: RedisBroker,
+    redis_client: Redis,
+) -> None:
+    await redis_client.xadd(broker.keys.stream(), {"garbage": "no data field"})
+    await broker.kick(_message("c", b"payload-c"))
+    listener = broker.listen()
+    message = await next_message(listener)
+    assert message.data == b"payload-c"
+    await message.ack()
+    letters = await broker.dead_letters()
+    assert len(letters) == 1
+    assert letters[0].reason == "malformed entry"
+    assert await broker.delete_dead_letters(letters[0].id) == 1
+    await listener.aclose()
+
+
+async def test_undecodable_payload_is_dead_lettered_by_the_receiver(
+    broker: RedisBroker,
+) -> None:
+    from taskiq.receiver import Receiver
+
+    await broker.kick(_message("d", b"\xff not a message"))
+    listener = broker.listen()
+    message = await next_message(listener)
+    await Receiver(broker).callback(message)
+    letters = await broker.dead_letters()
+    assert [letter.data for letter in letters] == [b"\xff not a message"]
+    await listener.aclose()
+
+
+async def test_delay_label_holds_the_message_back(broker: RedisBroker) -> None:
+    await broker.kick(_message("late", b"late", delay="1.5"))
+    await broker.kick(_message("now", b"now"))
+    listener = broker.listen()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    first = await next_message(listener)
+    assert first.data == b"now"
+    await first.ack()
+    second = await next_message(listener)
+    assert second.data == b"late"
+    assert loop.time() - start >= 1.4, "a delayed message must not arrive before its delay"
+    await second.ack()
+    await listener.aclose()
+
+
+async def test_priority_label_is_served_highest_first(redis_url: str, queue_name: str) -> None:
+    broker = RedisBroker(redis_url, queue_name=queue_name, max_priority=2, xread_block=200)
+    await broker.startup()
+    try:
+        await broker.kick(_message("low", b"low"))
+        await broker.kick(_message("mid", b"mid", priority=1))
+        await broker.kick(_message("high", b"high", priority="2"))
+        await broker.kick(_message("clamped", b"clamped", priority=9))
+        listener = broker.listen()
+        received = []
+        for _ in range(4):
+            message = await next_message(listener)
+            received.append(message.data)
+            await message.ack()
+        assert received == [b"high", b"clamped", b"mid", b"low"]
+        await listener.aclose()
+    finally:
+        await broker.shutdown()
+
+
+async def test_kiq_through_a_task_kicker_reaches_the_stream(broker: RedisBroker) -> None:
+    task = await kicker(broker).kiq(5)
+    listener = broker.listen()
+    message = await next_message(listener)
+    decoded = broker.formatter.loads(message.data if isinstance(message.data, bytes) else b"")
+    assert (decoded.task_id, decoded.task_name, decoded.args) == (task.task_id, "record", [5])
+    await message.ack()
+    await listener.aclose()
+
+
+async def test_shutdown_gives_unsettled_messages_back_at_once(
+    redis_url: str,
+    queue_name: str,
+) -> None:
+    first = RedisBroker(
+        redis_url, queue_name=queue_name, idle_timeout=60_000, xread_count=3, xread_block=200
+    )
+    await first.startup()
+    for name in ("x", "y", "z"):
+        await first.kick(_message(name, name.encode()))
+    listener = first.listen()
+    taken = await next_message(listener)  # handed out, never settled; two more buffered
+    await listener.aclose()
+    await first.shutdown()
+    second = RedisBroker(redis_url, queue_name=queue_name, idle_timeout=60_000, xread_block=200)
+    await second.startup()
+    listener = second.listen()
+    got = set()
+    for _ in range(3):
+        message = await next_message(listener, timeout=10)
+        got.add(message.data)
+        await message.ack()
+    assert got == {b"x", b"y", b"z"}
+    assert taken.data in got
+    await listener.aclose()
+    await second.shutdown()
+
+
+async def test_eventually_helper_fails_when_condition_never_holds() -> None:
+    async def never() -> bool:
+        return False
+
+    with pytest.raises(AssertionError):
+        await eventually(never, timeout=0.2)
