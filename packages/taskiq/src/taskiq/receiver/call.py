@@ -9,11 +9,12 @@ in the background until it returns on its own.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from taskiq.exceptions import TaskTimeoutError
@@ -52,12 +53,31 @@ async def call_task(
     if is_async:
         call: Awaitable[Any] = func(*args, **kwargs)
     else:
-        sync_call = functools.partial(func, *args, **kwargs)
-        call = asyncio.get_running_loop().run_in_executor(executor, sync_call)
+        call = asyncio.get_running_loop().run_in_executor(
+            executor,
+            _sync_call(func, args, kwargs, executor),
+        )
     value = await (_bounded(call, timeout, task_name) if timeout else call)
     if inspect.isawaitable(value):  # a sync callable that returned a coroutine
         value = await value
     return value
+
+
+def _sync_call(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    executor: Executor | None,
+) -> Callable[[], Any]:
+    """Bind the call; in threads, run it in a copy of the current context.
+
+    Context variables (the task's OpenTelemetry span, for one) then reach the
+    sync function as they reach async ones. A process pool gets the bare call:
+    a context cannot be pickled.
+    """
+    if isinstance(executor, ProcessPoolExecutor):
+        return functools.partial(func, *args, **kwargs)
+    return functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
 
 
 async def _bounded(call: Awaitable[Any], timeout: float, task_name: str) -> Any:
