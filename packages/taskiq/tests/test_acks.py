@@ -50,7 +50,10 @@ def delivery(broker: Any, task_name: str, log: list[str], **labels: Any) -> Acka
     async def reject() -> None:
         log.append("reject")
 
-    return AckableMessage(data=data, ack=ack, reject=reject)
+    async def nack() -> None:
+        log.append("nack")
+
+    return AckableMessage(data=data, ack=ack, reject=reject, nack=nack)
 
 
 @pytest.mark.parametrize(
@@ -60,7 +63,7 @@ def delivery(broker: Any, task_name: str, log: list[str], **labels: Any) -> Acka
         (AcknowledgeType.WHEN_EXECUTED, ["run", "ack", "save"]),
         (AcknowledgeType.WHEN_SAVED, ["run", "save", "ack"]),
         (None, ["run", "save", "ack"]),
-        (AcknowledgeType.MANUAL, ["run", "save"]),
+        (AcknowledgeType.MANUAL, ["run", "save", "nack"]),
     ],
 )
 async def test_ack_type_decides_when_the_delivery_is_acked(
@@ -138,7 +141,7 @@ async def test_failing_task_is_still_acked_after_its_error_is_saved() -> None:
     assert isinstance(result.error, ValueError)
 
 
-async def test_when_saved_does_not_ack_if_the_result_cannot_be_stored() -> None:
+async def test_when_saved_hands_back_a_delivery_whose_result_cannot_be_stored() -> None:
     broker, receiver, log = make(None, fail_saving=True)
 
     @broker.task(task_name="job")
@@ -146,6 +149,19 @@ async def test_when_saved_does_not_ack_if_the_result_cannot_be_stored() -> None:
         log.append("run")
 
     await receiver.callback(delivery(broker, "job", log))
+    assert log == ["run", "nack"]
+
+
+async def test_without_a_nack_callback_an_unsettled_delivery_is_left_alone() -> None:
+    broker, receiver, log = make(None, fail_saving=True)
+
+    @broker.task(task_name="job")
+    def job() -> None:
+        log.append("run")
+
+    message = delivery(broker, "job", log)
+    message.nack = None
+    await receiver.callback(message)
     assert log == ["run"]
 
 

@@ -31,6 +31,7 @@ class QueueBroker(AsyncBroker):
         self.queue: asyncio.Queue[bytes] = asyncio.Queue()
         self.acked: list[str] = []
         self.rejected: list[str] = []
+        self.nacked: list[str] = []
         self.listen_closed = asyncio.Event()
 
     async def kick(self, message: BrokerMessage) -> None:
@@ -53,7 +54,10 @@ class QueueBroker(AsyncBroker):
         def reject() -> None:
             self.rejected.append(key)
 
-        return AckableMessage(data=data, ack=ack, reject=reject)
+        async def nack() -> None:
+            self.nacked.append(key)
+
+        return AckableMessage(data=data, ack=ack, reject=reject, nack=nack)
 
     def task_ids(self, keys: list[str]) -> list[str]:
         return [TaskiqMessage.model_validate_json(key).task_id for key in keys]
@@ -170,6 +174,7 @@ async def test_stop_finishes_running_and_leaves_unstarted_unsettled(
     await asyncio.wait_for(listening, DEADLINE)
     assert broker.task_ids(broker.acked) == [handles[0].task_id]
     assert broker.rejected == []
+    assert broker.task_ids(broker.nacked) == [handles[1].task_id, handles[2].task_id]
     assert gate.started == [0]
     assert [await handle.is_ready() for handle in handles] == [True, False, False]
     assert broker.listen_closed.is_set()
@@ -195,6 +200,7 @@ async def test_wait_tasks_timeout_cancels_late_tasks_without_ack(broker: QueueBr
     await asyncio.wait_for(listening, DEADLINE)
     assert cancelled.is_set()
     assert broker.acked == []
+    assert broker.task_ids(broker.nacked) == [handle.task_id]
     assert not await handle.is_ready()
 
 

@@ -5,6 +5,13 @@ A broker whose deliveries must be confirmed yields `AckableMessage` from
 policy says the task is safe (see `AcknowledgeType`) and `reject()` when the
 message must not be delivered again (malformed, unknown task, `Context.reject`).
 A broker that cannot reject leaves `reject` as None and the receiver acks instead.
+
+`nack()`, when a broker provides it, hands a delivery back for prompt
+redelivery (to this worker or another): the receiver calls it for deliveries it
+fetched but will not finish — never started before shutdown, cancelled at
+``wait_tasks_timeout``, a result that could not be stored, a manual-ack task
+that returned without acking. Without it such a delivery stays unsettled and
+the broker redelivers it after its own lease or visibility timeout.
 """
 
 from __future__ import annotations
@@ -34,8 +41,9 @@ class AcknowledgeType(str, enum.Enum):
 
 @dataclass
 class AckableMessage:
-    """A delivery that must be acknowledged (and may be rejected) by the receiver."""
+    """A delivery that must be acknowledged (and may be rejected or handed back)."""
 
     data: bytes | str
     ack: SettleCallback
     reject: SettleCallback | None = None
+    nack: SettleCallback | None = None

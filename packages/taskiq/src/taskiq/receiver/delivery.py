@@ -48,6 +48,15 @@ class Delivery:
         if isinstance(self.message, AckableMessage):
             await self._settle(self.message.reject or self.message.ack)
 
+    async def release(self) -> None:
+        """Hand an unsettled delivery back for prompt redelivery, if the broker can.
+
+        Without a ``nack`` callback the delivery stays unsettled and the broker
+        redelivers it after its own timeout.
+        """
+        if isinstance(self.message, AckableMessage) and self.message.nack is not None:
+            await self._settle(self.message.nack)
+
     async def _settle(self, callback: SettleCallback) -> None:
         if self.settled:
             return

@@ -154,7 +154,9 @@ class Receiver:
             await unless_stopped(dispatcher.wait_idle(), stop)
         left = dispatcher.stop_starting()
         if left:
-            logger.info("Leaving %d fetched, unstarted deliveries to the broker.", len(left))
+            logger.info("Handing %d fetched, unstarted deliveries back to the broker.", len(left))
+        for item in left:
+            await _release_unsettled(Delivery(item))
         cancelled = await dispatcher.drain(self.wait_tasks_timeout)
         if cancelled:
             logger.warning(
@@ -182,8 +184,9 @@ class Receiver:
         the worker; ``raise_err=True`` re-raises such errors after logging.
         Errors of the task itself are never raised: they are in the result.
         """
+        delivery = Delivery(message)
         try:
-            return await self._process(Delivery(message))
+            return await self._process(delivery)
         except _QUIET_ERRORS as exc:
             logger.error("Dropped a delivery: %s", exc)
             if raise_err:
@@ -192,6 +195,8 @@ class Receiver:
             logger.exception("Failed to process a delivery.")
             if raise_err:
                 raise
+        finally:
+            await _release_unsettled(delivery)
         return None
 
     async def _process(self, delivery: Delivery) -> TaskiqResult[Any] | None:
@@ -313,3 +318,13 @@ async def _aclose(iterator: AsyncIterator[Any]) -> None:
         await aclose()
     except Exception:
         logger.exception("The broker's listen() generator failed while closing.")
+
+
+async def _release_unsettled(delivery: Delivery) -> None:
+    """Give back a delivery the receiver will not settle (see `AckableMessage.nack`)."""
+    if delivery.settled:
+        return
+    try:
+        await delivery.release()
+    except Exception:
+        logger.exception("Could not hand a delivery back; the broker will redeliver it later.")
