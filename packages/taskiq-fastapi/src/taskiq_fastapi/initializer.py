@@ -36,7 +36,7 @@ class _WorkerApp:
 
     async def startup(self, state: TaskiqState) -> None:
         """Load the app, run its startup, then expose the request to tasks."""
-        if not self.broker.is_worker_process:
+        if not self.broker.is_worker_process or self.runner is not None:
             return
         app = await load_app(self.app_or_path)
         runner = LifespanRunner(app)
