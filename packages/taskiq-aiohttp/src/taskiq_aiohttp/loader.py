@@ -36,7 +36,7 @@ def _import(path: str) -> Any:
     try:
         return import_object(path)
     except TaskiqError as exc:
-        raise AppLoadError(path=path, reason=str(exc)) from exc
+        raise AppLoadError(path=path, reason=getattr(exc, "reason", str(exc))) from exc
     except Exception as exc:  # the app module itself failed to import
         raise AppLoadError(path=path, reason=f"importing it raised {exc!r}.") from exc
 
