@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from typing import Any
 
 import aio_pika
 import pytest
 from pika_helpers import DEADLINE, BrokerFactory, Names, has_dead_letters, queue_stats, wait_for
-from taskiq import AckableMessage, BrokerMessage
+from taskiq import AckableMessage, BrokerMessage, InmemoryResultBackend, TaskiqResult
 from taskiq.exceptions import SendTaskError
 from taskiq.receiver import Receiver
 from taskiq_aio_pika import AioPikaBroker, Queue
@@ -195,3 +196,37 @@ async def test_stopping_a_worker_returns_its_unstarted_deliveries(
 
     stats = queue_stats(names.queue)
     assert (stats["messages_ready"], stats["messages_unacknowledged"]) == (3, 0)
+
+
+async def test_a_delivery_whose_result_cannot_be_stored_comes_back_at_once(
+    make_broker: BrokerFactory,
+) -> None:
+    """The receiver nacks it; RabbitMQ requeues it to the same, still running worker."""
+
+    class FailsOnce(InmemoryResultBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.failures = 0
+
+        async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
+            if self.failures == 0:
+                self.failures += 1
+                raise ConnectionError("result store is down")
+            await super().set_result(task_id, result)
+
+    broker = await make_broker(qos=5)
+    broker.with_result_backend(FailsOnce())
+    runs: list[int] = []
+
+    @broker.task(task_name="counted")
+    async def counted() -> int:
+        runs.append(1)
+        return len(runs)
+
+    handle = await counted.kiq()
+    finish = asyncio.Event()
+    worker = asyncio.create_task(Receiver(broker).listen(finish))
+    result = await handle.wait_result(timeout=DEADLINE)
+    finish.set()
+    await asyncio.wait_for(worker, DEADLINE)
+    assert (len(runs), result.return_value) == (2, 2)

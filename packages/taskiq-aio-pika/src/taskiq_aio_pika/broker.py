@@ -339,6 +339,7 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
                     data=delivery.body,
                     ack=_settler(delivery, "ack"),
                     reject=_settler(delivery, "reject"),
+                    nack=_settler(delivery, "nack"),
                 )
 
     @asynccontextmanager
@@ -365,12 +366,17 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
 
 
 def _settler(delivery: AbstractIncomingMessage, action: str) -> Callable[[], Awaitable[None]]:
-    """Ack or reject ``delivery``; if its channel is gone, RabbitMQ redelivers it anyway."""
+    """Ack, reject (dead-letter) or nack (requeue now) ``delivery``.
+
+    If its channel is gone, RabbitMQ redelivers it anyway.
+    """
 
     async def settle() -> None:
         try:
             if action == "ack":
                 await delivery.ack()
+            elif action == "nack":
+                await delivery.nack(requeue=True)
             else:
                 await delivery.reject(requeue=False)
         except DRIVER_ERRORS as exc:
