@@ -60,6 +60,8 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
     keyword-only ones add routing to several queues, quorum queues and tuning.
     """
 
+    supports_delayed_delivery = True
+
     def __init__(
         self,
         url: str | None = None,

@@ -50,6 +50,8 @@ DEFAULT_MAX_ACK_PENDING = 10_000
 class BaseJetStreamBroker(AsyncBroker):
     """Shared machinery of the JetStream brokers; use `JetStreamBroker`."""
 
+    supports_delayed_delivery = True
+
     def __init__(
         self,
         servers: connection.Servers,

@@ -72,6 +72,11 @@ class AsyncBroker(ABC):
     `shutdown` (call ``super()``) to open and close their connections.
     """
 
+    #: True when the broker holds back a message carrying a ``delay`` label (in
+    #: seconds) durably, on the server; `SmartRetryMiddleware` then delays
+    #: retries through the broker instead of a timer in the worker.
+    supports_delayed_delivery: ClassVar[bool] = False
+
     #: Tasks declared on `async_shared_broker`: every broker can run them.
     global_task_registry: ClassVar[dict[str, AsyncTaskiqDecoratedTask[Any, Any]]] = {}
 
