@@ -156,6 +156,8 @@ class Workers:
             if process.poll() is None:
                 process.kill()
             process.wait(timeout=20)
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 @pytest.fixture

@@ -35,19 +35,30 @@ def marks_key(kind: str) -> str:
     return f"{QUEUE}:marks:{kind}"
 
 
-async def _mark(kind: str, number: int) -> None:
+async def _mark(kind: str, number: int) -> int:
     async with Redis.from_url(MARKS_URL) as marks:
-        await marks.hincrby(marks_key(kind), str(number), 1)
-        await marks.rpush(f"{QUEUE}:marks:order", f"{kind}:{number}")
+        await marks.hincrby(f"{QUEUE}:marks:pids", str(os.getpid()), int(kind == "started"))
+        return int(await marks.hincrby(marks_key(kind), str(number), 1))
 
 
 @broker.task(task_name="record")
-async def record(number: int, seconds: float = 0.0) -> int:
-    """Mark start, sleep, mark done: the test reads the marks."""
-    await _mark("started", number)
-    await asyncio.sleep(seconds)
+async def record(number: int, seconds: float = 0.0, first_run_seconds: float = 0.0) -> int:
+    """Mark start, sleep, mark done: the test reads the marks.
+
+    ``first_run_seconds`` is slept only by the first run of this number, so a
+    redelivered copy finishes quickly.
+    """
+    starts = await _mark("started", number)
+    await asyncio.sleep(seconds + (first_run_seconds if starts == 1 else 0.0))
     await _mark("done", number)
     return number
+
+
+@broker.task(task_name="crash")
+async def crash(number: int) -> None:
+    """Kill this worker process outright, like a segfault or the OOM killer would."""
+    await _mark("started", number)
+    os._exit(3)
 
 
 async def main() -> None:

@@ -1,0 +1,37 @@
+"""Wrong URLs fail early with an error that names the host and hides the password."""
+
+from __future__ import annotations
+
+import pytest
+from taskiq.exceptions import BrokerConnectionError
+from taskiq_redis import RedisBroker
+
+from conftest import free_port
+
+SECRET = "s3cret-pa55"
+
+
+async def test_unreachable_server_fails_startup_naming_the_host() -> None:
+    port = free_port()
+    broker = RedisBroker(f"redis://user:{SECRET}@127.0.0.1:{port}/0")
+    with pytest.raises(BrokerConnectionError) as caught:
+        await broker.startup()
+    assert f"127.0.0.1:{port}" in str(caught.value)
+    assert SECRET not in str(caught.value)
+    await broker.shutdown()
+
+
+def test_url_with_a_wrong_scheme_fails_naming_the_host() -> None:
+    with pytest.raises(BrokerConnectionError) as caught:
+        RedisBroker(f"http://user:{SECRET}@example.invalid:6379/0")
+    assert "example.invalid:6379" in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+async def test_wrong_password_fails_startup_without_printing_it(redis_url: str) -> None:
+    broker = RedisBroker(redis_url.replace("redis://", f"redis://nobody:{SECRET}@"))
+    with pytest.raises(BrokerConnectionError) as caught:
+        await broker.startup()
+    assert "127.0.0.1:6379" in str(caught.value)
+    assert SECRET not in str(caught.value)
+    await broker.shutdown()
