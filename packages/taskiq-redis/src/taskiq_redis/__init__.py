@@ -6,10 +6,18 @@ letters. See docs/brokers/redis.md for every class and its guarantees.
 """
 
 from taskiq_redis.dead_letters import DeadLetter
+from taskiq_redis.exceptions import (
+    DuplicateExpireTimeSelectedError,
+    ExpireTimeMustBeMoreThanZeroError,
+)
+from taskiq_redis.result_backend import RedisAsyncResultBackend
 from taskiq_redis.stream_broker import RedisBroker, RedisStreamBroker
 
 __all__ = [
     "DeadLetter",
+    "DuplicateExpireTimeSelectedError",
+    "ExpireTimeMustBeMoreThanZeroError",
+    "RedisAsyncResultBackend",
     "RedisBroker",
     "RedisStreamBroker",
 ]

@@ -1,0 +1,20 @@
+"""Configuration errors specific to taskiq_redis (names as in Taskiq's taskiq-redis)."""
+
+from __future__ import annotations
+
+from taskiq.exceptions import ResultBackendError
+
+
+class DuplicateExpireTimeSelectedError(ResultBackendError, ValueError):
+    """Both ``result_ex_time`` and ``result_px_time`` were given."""
+
+    __template__ = "Choose either result_ex_time (seconds) or result_px_time (ms), not both."
+
+
+class ExpireTimeMustBeMoreThanZeroError(ResultBackendError, ValueError):
+    """A result expiry was zero or negative."""
+
+    __template__ = (
+        "result_ex_time and result_px_time must be greater than zero; "
+        "omit both for the default expiry."
+    )

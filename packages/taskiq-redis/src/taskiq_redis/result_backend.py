@@ -1,0 +1,157 @@
+"""Task results in Redis, expiring by default, with readiness pushed to waiters.
+
+A result is one key (``<prefix_str>:<task_id>``, see `taskiq_redis.keys`) holding
+the serialized `TaskiqResult`; storing it also publishes the task id so that
+waiting clients return at once (see `taskiq_redis.readiness`). Results expire
+after `DEFAULT_RESULT_EX_TIME` seconds (one day) unless ``result_ex_time`` or
+``result_px_time`` says otherwise. ``keep_results=False`` deletes a result when
+it is first read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.depends.progress_tracker import TaskProgress
+from taskiq.exceptions import (
+    NoResultError,
+    ResultGetError,
+    ResultIsReadyError,
+    ResultSetError,
+)
+from taskiq.result import TaskiqResult
+from taskiq.serializers import JSONSerializer
+
+from taskiq_redis.connection import Connector
+from taskiq_redis.errors import translated
+from taskiq_redis.exceptions import (
+    DuplicateExpireTimeSelectedError,
+    ExpireTimeMustBeMoreThanZeroError,
+)
+from taskiq_redis.keys import progress_key, result_key, results_channel
+from taskiq_redis.readiness import ReadinessListener
+
+_ReturnType = TypeVar("_ReturnType")
+
+#: Seconds a result is kept when no expiry is configured: one day.
+DEFAULT_RESULT_EX_TIME = 24 * 60 * 60
+
+
+def expiry(ex_time: int | None, px_time: int | None) -> tuple[int | None, int | None]:
+    """The ``ex``/``px`` arguments for SET; one day when neither is given."""
+    if ex_time is not None and px_time is not None:
+        raise DuplicateExpireTimeSelectedError
+    chosen = ex_time if ex_time is not None else px_time
+    if chosen is not None and chosen <= 0:
+        raise ExpireTimeMustBeMoreThanZeroError
+    if px_time is not None:
+        return None, px_time
+    return (ex_time if ex_time is not None else DEFAULT_RESULT_EX_TIME), None
+
+
+class RedisAsyncResultBackend(AsyncResultBackend[_ReturnType]):
+    """Results and progress in Redis; ``wait_result()`` returns as soon as one is stored."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        keep_results: bool = True,
+        result_ex_time: int | None = None,
+        result_px_time: int | None = None,
+        max_connection_pool_size: int | None = None,
+        serializer: TaskiqSerializer | None = None,
+        prefix_str: str | None = None,
+        **connection_kwargs: Any,
+    ) -> None:
+        self.connector = self._connect(redis_url, max_connection_pool_size, connection_kwargs)
+        self.keep_results = keep_results
+        self.result_ex_time, self.result_px_time = expiry(result_ex_time, result_px_time)
+        self.serializer = serializer or JSONSerializer()
+        self.prefix_str = prefix_str
+        self.readiness = ReadinessListener(self.connector.client, results_channel(prefix_str))
+
+    def _connect(
+        self,
+        url: str,
+        max_connection_pool_size: int | None,
+        connection_kwargs: dict[str, Any],
+    ) -> Connector:
+        """Build the connector; the Cluster and Sentinel variants override this."""
+        return Connector(url, max_connection_pool_size, **connection_kwargs)
+
+    @property
+    def redis(self) -> Redis:
+        """The client every command goes through."""
+        return self.connector.client()
+
+    async def startup(self) -> None:
+        """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""
+        await self.connector.check()
+
+    async def shutdown(self) -> None:
+        """Stop the notification subscription and close connections."""
+        await self.readiness.close()
+        await self.connector.close()
+
+    async def set_result(self, task_id: str, result: TaskiqResult[_ReturnType]) -> None:
+        """Store the result with its expiry, then announce it to waiters."""
+        payload = self.serializer.dumpb(result.model_dump(mode="json"))
+        with translated(ResultSetError, self.connector.address, task_id=task_id):
+            await self._set(result_key(self.prefix_str, task_id), payload)
+            await self.redis.publish(self.readiness.channel, task_id)
+
+    async def is_result_ready(self, task_id: str) -> bool:
+        """Tell whether a result is stored for ``task_id``."""
+        with translated(ResultIsReadyError, self.connector.address, task_id=task_id):
+            return bool(await self.redis.exists(result_key(self.prefix_str, task_id)))
+
+    async def wait_for_ready(self, task_id: str, check_interval: float) -> None:
+        """Return as soon as the result is stored (pushed; ``check_interval`` is a fallback)."""
+        await self.readiness.wait(task_id, lambda: self.is_result_ready(task_id), check_interval)
+
+    async def get_result(
+        self,
+        task_id: str,
+        with_logs: bool = False,
+    ) -> TaskiqResult[_ReturnType]:
+        """Read the result (and delete it when ``keep_results`` is False)."""
+        key = result_key(self.prefix_str, task_id)
+        with translated(ResultGetError, self.connector.address, task_id=task_id):
+            raw = await (self.redis.get(key) if self.keep_results else self.redis.getdel(key))
+        if raw is None:
+            raise NoResultError(task_id=task_id)
+        result: TaskiqResult[_ReturnType] = self._decode(task_id, raw, TaskiqResult)
+        if not with_logs:
+            result.log = None
+        return result
+
+    async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
+        """Store the task's latest progress, expiring like results."""
+        payload = self.serializer.dumpb(progress.model_dump(mode="json"))
+        with translated(ResultSetError, self.connector.address, task_id=task_id):
+            await self._set(progress_key(self.prefix_str, task_id), payload)
+
+    async def get_progress(self, task_id: str) -> TaskProgress[Any] | None:
+        """The latest progress, or None if the task reported none."""
+        with translated(ResultGetError, self.connector.address, task_id=task_id):
+            raw = await self.redis.get(progress_key(self.prefix_str, task_id))
+        if raw is None:
+            return None
+        progress: TaskProgress[Any] = self._decode(task_id, raw, TaskProgress)
+        return progress
+
+    async def _set(self, key: str, payload: bytes) -> None:
+        await self.redis.set(key, payload, ex=self.result_ex_time, px=self.result_px_time)
+
+    def _decode(self, task_id: str, raw: Any, model: Any) -> Any:
+        try:
+            return model.model_validate(self.serializer.loadb(raw))
+        except (ValueError, TypeError, ValidationError) as exc:
+            raise ResultGetError(
+                task_id=task_id,
+                reason=f"the stored value is not a valid {model.__name__} ({exc!s:.200})",
+            ) from exc
