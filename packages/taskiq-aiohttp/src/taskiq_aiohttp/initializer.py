@@ -9,10 +9,10 @@ from taskiq_aiohttp.context import populate_context
 from taskiq_aiohttp.loader import load_app
 
 
-def init(broker: AsyncBroker, app_or_path: str | web.Application) -> None:
+def init(broker: AsyncBroker, app_path: str | web.Application) -> None:
     """Run the app's startup and cleanup in workers and inject it into tasks.
 
-    ``app_or_path`` is ``"package.module:app"`` (an application, an
+    ``app_path`` (Taskiq's parameter name) is ``"package.module:app"`` (an application, an
     ``AppRunner``, or a factory returning one, possibly async) or the
     application itself. Nothing is imported here: the path is resolved at
     worker startup, so the web server that imports the broker module pays
@@ -22,7 +22,7 @@ def init(broker: AsyncBroker, app_or_path: str | web.Application) -> None:
     ``broker.is_worker_process`` is set (use `populate_context` with
     `InMemoryBroker`).
     """
-    holder = _WorkerApp(broker, app_or_path)
+    holder = _WorkerApp(broker, app_path)
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, holder.startup)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, holder.shutdown)
 
