@@ -1,8 +1,8 @@
 """A deliberately small Redis-list broker, for the worker tests only.
 
-``kick`` LPUSHes the message, ``listen`` RPOPs it. Polling with a short pause
-(instead of a blocking BRPOP) makes cancelling a fetch safe: a cancelled
-RPOP cannot have taken a message that nobody receives. Not acknowledged:
+``kick`` LPUSHes the message, ``listen`` RPOPs it, polling with a short pause.
+It is naive on purpose: a cancelled RPOP may lose its cancellation (redis-py
+on Python 3.11), which the worker must cope with. Not acknowledged:
 a message a killed worker held is gone, which the tests take into account.
 With ``record_acks=True`` each delivery is an `AckableMessage` whose ack
 appends the payload to the list ``<queue>:acks``, so tests can see when the
@@ -56,13 +56,16 @@ class RedisListBroker(AsyncBroker):
         await self._client().lpush(self.queue, message.message)
 
     async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
-        client = self._client()
         while True:
-            data = await client.rpop(self.queue)
+            data = await self._pop()
             if data is None:
                 await asyncio.sleep(self.poll_interval)
                 continue
             yield self._ackable(data) if self.record_acks else data
+
+    async def _pop(self) -> bytes | None:
+        data: bytes | None = await self._client().rpop(self.queue)
+        return data
 
     def _ackable(self, data: bytes) -> AckableMessage:
         async def ack() -> None:

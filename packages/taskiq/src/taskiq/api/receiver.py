@@ -8,6 +8,7 @@ import logging
 from taskiq.abc.broker import AsyncBroker
 from taskiq.acks import AcknowledgeType
 from taskiq.cli.worker.executor import build_executor
+from taskiq.cli.worker.fetching import steady_listen
 from taskiq.receiver import Receiver
 
 logger = logging.getLogger("taskiq.api")
@@ -50,7 +51,8 @@ async def run_receiver_task(
         ack_type=ack_time,
     )
     try:
-        await _listen_until_cancelled(receiver, finish)
+        with steady_listen(broker):
+            await _listen_until_cancelled(receiver, finish)
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
 

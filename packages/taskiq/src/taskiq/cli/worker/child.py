@@ -29,7 +29,7 @@ from taskiq.cli.common_args import configure_logging
 from taskiq.cli.utils import CLIImportError, add_app_dir, import_object, import_tasks
 from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.executor import build_executor
-from taskiq.cli.worker.fetching import limited_listen
+from taskiq.cli.worker.fetching import steady_listen
 from taskiq.receiver import Receiver
 
 logger = logging.getLogger("taskiq.worker")
@@ -87,7 +87,7 @@ async def serve(
     )
     try:
         receiver = receiver_cls(broker, **receiver_kwargs(args, executor))
-        with limited_listen(broker, args.max_tasks_per_child, lambda: _send(conn, "retiring")):
+        with steady_listen(broker, args.max_tasks_per_child, lambda: _send(conn, "retiring")):
             await run_until_stopped(receiver, stop, args.wait_tasks_timeout)
     finally:
         await shutdown_broker(broker, args.shutdown_timeout)
