@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from taskiq.abc.cmd import TaskiqCMD
 from taskiq.cli.common_args import configure_logging
 from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.supervisor import Supervisor
+from taskiq.exceptions import TaskiqError
+
+logger = logging.getLogger("taskiq.worker")
 
 
 class WorkerCMD(TaskiqCMD):
@@ -21,4 +25,8 @@ class WorkerCMD(TaskiqCMD):
         configure_logging(
             worker_args.configure_logging, worker_args.log_level, worker_args.log_format
         )
-        return Supervisor(worker_args).run()
+        try:
+            return Supervisor(worker_args).run()
+        except TaskiqError as exc:  # e.g. --reload without the reload extra
+            logger.error("%s", exc)
+            return 1
