@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 import redis
-import taskiq_redis
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -57,8 +56,6 @@ def _delete_keys(queue: str) -> None:
 def queue(require_service: Callable[[str, str, int], None]) -> Iterator[str]:
     """A queue name of this test alone; its stream and results are deleted afterwards."""
     require_service("redis", "127.0.0.1", 6379)
-    if not hasattr(taskiq_redis, "RedisAsyncResultBackend"):  # TODO: drop once it lands
-        pytest.skip("taskiq_redis has no RedisAsyncResultBackend yet (issue 5)")
     name = f"fastapi-example-{uuid.uuid4().hex[:12]}"
     yield name
     _delete_keys(name)
