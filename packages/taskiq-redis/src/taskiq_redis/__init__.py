@@ -9,15 +9,21 @@ from taskiq_redis.dead_letters import DeadLetter
 from taskiq_redis.exceptions import (
     DuplicateExpireTimeSelectedError,
     ExpireTimeMustBeMoreThanZeroError,
+    ScheduleSourceError,
 )
+from taskiq_redis.list_schedule_source import ListRedisScheduleSource
 from taskiq_redis.result_backend import RedisAsyncResultBackend
+from taskiq_redis.schedule_source import RedisScheduleSource
 from taskiq_redis.stream_broker import RedisBroker, RedisStreamBroker
 
 __all__ = [
     "DeadLetter",
     "DuplicateExpireTimeSelectedError",
     "ExpireTimeMustBeMoreThanZeroError",
+    "ListRedisScheduleSource",
     "RedisAsyncResultBackend",
     "RedisBroker",
+    "RedisScheduleSource",
     "RedisStreamBroker",
+    "ScheduleSourceError",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from taskiq.exceptions import ResultBackendError
+from taskiq.exceptions import ResultBackendError, TaskiqError
 
 
 class DuplicateExpireTimeSelectedError(ResultBackendError, ValueError):
@@ -17,4 +17,13 @@ class ExpireTimeMustBeMoreThanZeroError(ResultBackendError, ValueError):
     __template__ = (
         "result_ex_time and result_px_time must be greater than zero; "
         "omit both for the default expiry."
+    )
+
+
+class ScheduleSourceError(TaskiqError):
+    """A Redis schedule source could not read or write its schedules."""
+
+    __template__ = (
+        "The Redis schedule source at {address} failed ({schedule_id}): {reason}. "
+        "Check that Redis is reachable; the scheduler keeps its last known schedules."
     )
