@@ -11,7 +11,9 @@ from taskiq_redis.exceptions import (
     ExpireTimeMustBeMoreThanZeroError,
     ScheduleSourceError,
 )
+from taskiq_redis.list_broker import ListQueueBroker
 from taskiq_redis.list_schedule_source import ListRedisScheduleSource
+from taskiq_redis.pubsub_broker import PubSubBroker
 from taskiq_redis.result_backend import RedisAsyncResultBackend
 from taskiq_redis.schedule_source import RedisScheduleSource
 from taskiq_redis.stream_broker import RedisBroker, RedisStreamBroker
@@ -20,7 +22,9 @@ __all__ = [
     "DeadLetter",
     "DuplicateExpireTimeSelectedError",
     "ExpireTimeMustBeMoreThanZeroError",
+    "ListQueueBroker",
     "ListRedisScheduleSource",
+    "PubSubBroker",
     "RedisAsyncResultBackend",
     "RedisBroker",
     "RedisScheduleSource",

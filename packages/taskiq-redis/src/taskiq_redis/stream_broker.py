@@ -29,15 +29,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
-from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerConnectionError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
 
-from taskiq_redis.connection import Connector
+from taskiq_redis.base_broker import Backoff, BaseRedisBroker
 from taskiq_redis.dead_letters import DeadLetter
 from taskiq_redis.errors import TRANSIENT_ERRORS, translated
 from taskiq_redis.keys import DATA_FIELD, TASK_ID_FIELD, TASK_NAME_FIELD, StreamQueueKeys
@@ -53,8 +51,6 @@ DEFAULT_IDLE_TIMEOUT_MS = 20_000
 DEFAULT_MAX_DELIVERIES = 5
 #: Dead letters kept (approximately) before the oldest are trimmed.
 DEFAULT_DEAD_LETTER_MAXLEN = 100_000
-#: Longest pause between reconnection attempts of a listening worker (s).
-MAX_RECONNECT_PAUSE = 2.0
 #: Longest pause between two runs of the delayed-entry mover (s).
 MAX_DELAY_POLL = 1.0
 
@@ -64,7 +60,7 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-class RedisStreamBroker(AsyncBroker):
+class RedisStreamBroker(BaseRedisBroker):
     """At-least-once broker on Redis Streams with leases, redelivery and dead letters.
 
     ``idle_timeout`` (ms) bounds how long a dead worker's tasks wait before a live
@@ -97,11 +93,16 @@ class RedisStreamBroker(AsyncBroker):
         task_id_generator: Callable[[], str] | None = None,
         **connection_kwargs: Any,
     ) -> None:
-        super().__init__(result_backend=result_backend, task_id_generator=task_id_generator)
         connection_kwargs.setdefault("socket_timeout", xread_block / 1000 + 10)
         connection_kwargs.setdefault("socket_connect_timeout", 5)
-        self.connector = self._connect(url, max_connection_pool_size, connection_kwargs)
-        self.queue_name = queue_name
+        super().__init__(
+            url,
+            task_id_generator=task_id_generator,
+            result_backend=result_backend,
+            queue_name=queue_name,
+            max_connection_pool_size=max_connection_pool_size,
+            **connection_kwargs,
+        )
         self.keys = StreamQueueKeys(queue_name, max_priority)
         self.consumer_group_name = consumer_group_name
         self.consumer_name = consumer_name or default_consumer_name()
@@ -122,20 +123,6 @@ class RedisStreamBroker(AsyncBroker):
         self._claim_cursors: dict[str, str] = {}
         self._next_claim = 0.0
 
-    def _connect(
-        self,
-        url: str,
-        max_connection_pool_size: int | None,
-        connection_kwargs: dict[str, Any],
-    ) -> Connector:
-        """Build the connector; the Cluster and Sentinel variants override this."""
-        return Connector(url, max_connection_pool_size, **connection_kwargs)
-
-    @property
-    def redis(self) -> Redis:
-        """The client all commands of this broker go through."""
-        return self.connector.client()
-
     @property
     def scripts(self) -> StreamScripts:
         """The queue's Lua scripts, registered on first use."""
@@ -155,7 +142,6 @@ class RedisStreamBroker(AsyncBroker):
     async def startup(self) -> None:
         """Check that Redis answers (else `BrokerConnectionError`), then create the groups."""
         await super().startup()
-        await self.connector.check()
         with translated(BrokerConnectionError, self.connector.address, service="Redis"):
             await self._declare_groups()
 
@@ -187,7 +173,6 @@ class RedisStreamBroker(AsyncBroker):
         if self._leases is not None:
             await self._give_back(list(self._leases.held.values()))
         await super().shutdown()
-        await self.connector.close()
         self._scripts = None
         self._leases = None
         self._stopping = asyncio.Event()
@@ -261,20 +246,19 @@ class RedisStreamBroker(AsyncBroker):
         ]
 
     async def _fetch_with_reconnect(self) -> list[Delivery]:
-        pause = 0.05
+        backoff = Backoff()
         while True:
             try:
                 return await self._fetch()
             except TRANSIENT_ERRORS as exc:
-                logger.warning("Redis unreachable (%s); retrying in %.2f s.", exc, pause)
+                logger.warning("Redis unreachable (%s); retrying in %.2f s.", exc, backoff.pause)
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise ListenError(reason=self.connector.address.reason(exc)) from exc
                 logger.warning("Consumer group vanished (Redis lost its data?); recreating.")
                 with contextlib.suppress(*TRANSIENT_ERRORS):
                     await self._declare_groups()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, MAX_RECONNECT_PAUSE)
+            await backoff.wait()
 
     async def _fetch(self) -> list[Delivery]:
         loop = asyncio.get_running_loop()
@@ -376,7 +360,7 @@ class RedisStreamBroker(AsyncBroker):
         delivery.settling = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(self.idle_timeout / 1000, 5.0)
-        pause = 0.05
+        backoff = Backoff()
         try:
             while True:
                 try:
@@ -390,8 +374,7 @@ class RedisStreamBroker(AsyncBroker):
                             exc,
                         )
                         return
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, MAX_RECONNECT_PAUSE)
+                await backoff.wait()
         finally:
             self.leases.release(delivery)
 

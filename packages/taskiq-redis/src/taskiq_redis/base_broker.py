@@ -1,0 +1,81 @@
+"""What every Redis broker shares: one connector, a startup check, a clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from taskiq.abc.broker import AsyncBroker
+from taskiq.abc.result_backend import AsyncResultBackend
+
+from taskiq_redis.connection import Connector
+
+logger = logging.getLogger("taskiq_redis")
+
+#: Longest pause between reconnection attempts of a listening worker (s).
+MAX_RECONNECT_PAUSE = 2.0
+
+
+class BaseRedisBroker(AsyncBroker):
+    """A broker talking to Redis through `Connector`; subclasses add kick/listen."""
+
+    def __init__(
+        self,
+        url: str,
+        task_id_generator: Callable[[], str] | None = None,
+        result_backend: AsyncResultBackend[Any] | None = None,
+        queue_name: str = "taskiq",
+        max_connection_pool_size: int | None = None,
+        **connection_kwargs: Any,
+    ) -> None:
+        super().__init__(result_backend=result_backend, task_id_generator=task_id_generator)
+        self.connector = self._connect(url, max_connection_pool_size, connection_kwargs)
+        self.queue_name = queue_name
+
+    def _connect(
+        self,
+        url: str,
+        max_connection_pool_size: int | None,
+        connection_kwargs: dict[str, Any],
+    ) -> Connector:
+        """Build the connector; the Cluster and Sentinel variants override this."""
+        return Connector(url, max_connection_pool_size, **connection_kwargs)
+
+    @property
+    def redis(self) -> Redis:
+        """The client all commands of this broker go through."""
+        return self.connector.client()
+
+    async def startup(self) -> None:
+        """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""
+        await super().startup()
+        await self.connector.check()
+
+    async def shutdown(self) -> None:
+        """Stop middlewares and results, then close every connection."""
+        await super().shutdown()
+        await self.connector.close()
+
+
+class Backoff:
+    """Pauses between reconnection attempts: 50 ms doubling to `MAX_RECONNECT_PAUSE`."""
+
+    def __init__(self) -> None:
+        self.pause = 0.05
+
+    async def wait(self, stopping: asyncio.Event | None = None) -> None:
+        """Sleep the current pause (or until ``stopping``), then double it."""
+        if stopping is None:
+            await asyncio.sleep(self.pause)
+        else:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.pause)
+        self.pause = min(self.pause * 2, MAX_RECONNECT_PAUSE)
+
+    def reset(self) -> None:
+        """Connected again: start from the shortest pause next time."""
+        self.pause = 0.05
