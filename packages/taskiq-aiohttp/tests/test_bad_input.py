@@ -27,7 +27,7 @@ async def test_wrong_app_path_fails_worker_startup(path: str, reason: str) -> No
     assert reason in str(caught.value)
 
 
-async def test_failing_lifespan_fails_worker_startup() -> None:
+async def test_failing_startup_signal_fails_worker_startup() -> None:
     broker = QueueBroker()
     taskiq_aiohttp.init(broker, "aiohttp_sample_app:broken_app")
     broker.is_worker_process = True

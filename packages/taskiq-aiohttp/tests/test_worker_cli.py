@@ -45,8 +45,8 @@ def _wait_for_key(client: redis.Redis, key: str, worker: subprocess.Popen[bytes]
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
         value = client.get(key)
-        if value is not None:
-            return bytes(value)
+        if isinstance(value, bytes):
+            return value
         assert worker.poll() is None, "the worker died"
         time.sleep(0.05)
     raise TimeoutError(f"{key} never appeared")

@@ -60,8 +60,12 @@ handlers_app = FastAPI(on_startup=[_on_startup], on_shutdown=[_on_shutdown])
 
 @asynccontextmanager
 async def broken_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    raise RuntimeError("database unreachable")
+    await _connect_database()
     yield  # pragma: no cover
+
+
+async def _connect_database() -> None:
+    raise RuntimeError("database unreachable")
 
 
 broken_app = FastAPI(lifespan=broken_lifespan)

@@ -118,7 +118,7 @@ async def test_app_is_reachable_from_the_state() -> None:
 
     @broker.task
     async def from_state(state: TaskiqState = TaskiqDepends()) -> bool:
-        return state.fastapi_app is fastapi_sample_app.app  # type: ignore[no-any-return]
+        return state.fastapi_app is fastapi_sample_app.app
 
     async with running_worker(broker):
         assert await run_task(from_state) is True
