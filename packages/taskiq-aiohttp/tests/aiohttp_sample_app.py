@@ -61,6 +61,7 @@ async def _broken_startup(app: web.Application) -> None:
 
 
 broken_app = web.Application()
+broken_app.cleanup_ctx.append(_client_session)
 broken_app.on_startup.append(_broken_startup)
 not_an_app = {"this": "is a dict"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp_sample_app
 import pytest
 import taskiq_aiohttp
 from aiohttp_worker_support import QueueBroker
@@ -31,5 +32,8 @@ async def test_failing_startup_signal_fails_worker_startup() -> None:
     broker = QueueBroker()
     taskiq_aiohttp.init(broker, "aiohttp_sample_app:broken_app")
     broker.is_worker_process = True
+    aiohttp_sample_app.EVENTS.clear()
     with pytest.raises(RuntimeError, match="database unreachable"):
         await broker.startup()
+    # What cleanup_ctx opened before the failing signal is closed again.
+    assert aiohttp_sample_app.EVENTS == ["ctx_enter", "ctx_exit"]

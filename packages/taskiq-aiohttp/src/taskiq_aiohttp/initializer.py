@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from taskiq import AsyncBroker, TaskiqEvents, TaskiqState
 
 from taskiq_aiohttp.context import populate_context
 from taskiq_aiohttp.loader import load_app
+
+logger = logging.getLogger("taskiq_aiohttp")
 
 
 def init(broker: AsyncBroker, app_path: str | web.Application) -> None:
@@ -27,6 +31,20 @@ def init(broker: AsyncBroker, app_path: str | web.Application) -> None:
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, holder.shutdown)
 
 
+async def _start(app: web.Application) -> web.AppRunner:
+    """Run the startup signals; if one fails, undo the ``cleanup_ctx`` entered so far."""
+    runner = web.AppRunner(app, handle_signals=False)
+    try:
+        await runner.setup()
+    except BaseException:
+        try:
+            await runner.cleanup()
+        except Exception:
+            logger.exception("Cleaning up after the failed startup of %r failed too.", app)
+        raise
+    return runner
+
+
 class _WorkerApp:
     """The application of one worker process, from import to cleanup."""
 
@@ -40,8 +58,7 @@ class _WorkerApp:
         if not self.broker.is_worker_process or self.runner is not None:
             return
         app = await load_app(self.app_or_path)
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
+        runner = await _start(app)
         self.runner = runner
         state.aiohttp_runner = runner
         populate_context(self.broker, runner.server, app)
