@@ -36,6 +36,7 @@ logger = logging.getLogger("taskiq.worker")
 
 #: Exit code of a child that cannot load the application: restarting it would not help.
 EXIT_CONFIG_ERROR = 3
+_BACKSTOP_SLACK = 1.0
 
 
 def run_child(args: WorkerArgs, slot: int, conn: Connection) -> None:
@@ -45,6 +46,8 @@ def run_child(args: WorkerArgs, slot: int, conn: Connection) -> None:
     # so a child still importing the application is not interrupted mid-import.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(args.configure_logging, args.log_level, args.log_format)
+    # Before the import, as Taskiq does: application code may read it at import time.
+    AsyncBroker.is_worker_process = True
     try:
         broker, receiver_cls = load_application(args)
     except Exception as exc:
@@ -124,7 +127,9 @@ async def run_until_stopped(
     stopping.cancel()
     if not listening.done():
         logger.info("Stopping: no new messages; waiting for the running tasks.")
-        await asyncio.wait({listening}, timeout=wait_tasks_timeout)
+        # The receiver applies the timeout itself; this is the backstop.
+        backstop = None if wait_tasks_timeout is None else wait_tasks_timeout + _BACKSTOP_SLACK
+        await asyncio.wait({listening}, timeout=backstop)
     if not listening.done():
         logger.warning(
             "Tasks still running after --wait-tasks-timeout=%ss are abandoned; the broker "
