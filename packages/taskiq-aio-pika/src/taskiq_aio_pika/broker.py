@@ -36,6 +36,7 @@ from taskiq_aio_pika import labels
 from taskiq_aio_pika.dead_letter_methods import DeadLetterMethods
 from taskiq_aio_pika.delays import DelayQueues
 from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors
+from taskiq_aio_pika.exceptions import TopologyError
 from taskiq_aio_pika.topology import (
     PLUGIN_DELAY_HEADER,
     Queue,
@@ -210,13 +211,28 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         if not self.declare_exchange:
             return await channel.get_exchange(self.exchange_name, ensure=False)
         if self.delayed_message_exchange_plugin:
+            return await self._delayed_exchange(channel)
+        return await channel.declare_exchange(self.exchange_name, self.exchange_type, durable=True)
+
+    async def _delayed_exchange(self, channel: AbstractChannel) -> AbstractExchange:
+        try:
             return await channel.declare_exchange(
                 self.exchange_name,
                 type="x-delayed-message",
                 durable=True,
                 arguments={"x-delayed-type": self.exchange_type.value},
             )
-        return await channel.declare_exchange(self.exchange_name, self.exchange_type, durable=True)
+        except DRIVER_ERRORS as exc:
+            if "x-delayed-message" not in str(exc):
+                raise
+            raise TopologyError(
+                f"Cannot declare exchange {self.exchange_name!r} of type x-delayed-message: "
+                "the rabbitmq_delayed_message_exchange plugin is not enabled on the server. "
+                "Enable it (rabbitmq-plugins enable rabbitmq_delayed_message_exchange) or "
+                "drop delayed_message_exchange_plugin=True to use plugin-free delay queues.",
+                entity=f"exchange {self.exchange_name!r}",
+                reason="plugin not enabled",
+            ) from exc
 
     async def _declare_queue(self, channel: AbstractChannel, queue: Queue) -> None:
         dead_letter_name = self.dead_letter_queues[queue.name]
