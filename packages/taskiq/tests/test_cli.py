@@ -414,3 +414,11 @@ def _wait_for_text(path: Path, text: str, deadline: float = 30.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{text!r} not logged within {deadline} s:\n{path.read_text()}")
+
+
+def test_version_flag_prints_the_version() -> None:
+    from taskiq import __version__
+
+    result = run_taskiq("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"taskiq {__version__}"

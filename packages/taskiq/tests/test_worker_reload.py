@@ -85,3 +85,20 @@ async def test_reload_dir_chooses_the_watched_directories(
     assert any("settings.py" in line for line in _reload_lines(worker))
     worker.send(signal.SIGTERM)
     assert await worker.wait_exit() == 0
+
+
+async def test_with_reload_a_broken_app_waits_for_a_fix_instead_of_exiting(
+    harness: Harness,
+) -> None:
+    app = harness.app_dir / "app.py"
+    good = app.read_text()
+    app.write_text(good + "\nthis is not python\n")
+    worker = harness.worker("app:broker", "--workers", "1", "--reload")
+    await worker.wait_log("cannot load the application; waiting for a change")
+    assert worker.process.poll() is None
+    app.write_text(good)
+    await harness.wait_items("started", 1)
+    await harness.kick("record", "fixed")
+    await harness.wait_items("done", 1)
+    worker.send(signal.SIGTERM)
+    assert await worker.wait_exit() == 0
