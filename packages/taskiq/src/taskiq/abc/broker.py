@@ -77,6 +77,12 @@ class AsyncBroker(ABC):
     #: retries through the broker instead of a timer in the worker.
     supports_delayed_delivery: ClassVar[bool] = False
 
+    #: True in worker processes. ``taskiq worker`` sets it on the class before it
+    #: imports the application, so code can read it at import time, as in Taskiq.
+    is_worker_process: bool = False
+    #: True in the scheduler process (``taskiq scheduler`` sets it on the class).
+    is_scheduler_process: bool = False
+
     #: Tasks declared on `async_shared_broker`: every broker can run them.
     global_task_registry: ClassVar[dict[str, AsyncTaskiqDecoratedTask[Any, Any]]] = {}
 
@@ -102,8 +108,6 @@ class AsyncBroker(ABC):
         self.state = TaskiqState()
         self.dependency_overrides: dict[Any, Any] = {}
         self.custom_dependency_context: dict[Any, Any] = {}
-        self.is_worker_process = False
-        self.is_scheduler_process = False
 
     # -- transport -------------------------------------------------------
 

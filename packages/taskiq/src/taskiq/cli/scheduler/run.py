@@ -7,6 +7,7 @@ import logging
 import signal
 from typing import Any
 
+from taskiq.abc.broker import AsyncBroker
 from taskiq.api.scheduler import run_scheduler_task
 from taskiq.cli.common_args import configure_logging
 from taskiq.cli.scheduler.args import SchedulerArgs
@@ -37,6 +38,7 @@ def load_scheduler(spec: str) -> TaskiqScheduler:
 def run_scheduler(args: SchedulerArgs) -> int:
     """Run the scheduler process; return its exit code (0 after SIGINT/SIGTERM)."""
     configure_logging(args.configure_logging, args.log_level, args.log_format)
+    AsyncBroker.is_scheduler_process = True  # before the import, as for workers
     try:
         add_app_dir(args.app_dir)
         scheduler = load_scheduler(args.scheduler)
