@@ -8,6 +8,7 @@ loopback ports, never touching the shared server's process.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SHARED_HOST = "127.0.0.1"
 SHARED_PORT = 6379
 SHARED_URL = f"redis://{SHARED_HOST}:{SHARED_PORT}/0"
@@ -51,6 +53,16 @@ async def queue_name(redis_client: Redis) -> AsyncIterator[str]:
     keys = [key async for key in redis_client.scan_iter(match=f"*{name}*", count=1000)]
     if keys:
         await redis_client.delete(*keys)
+
+
+def require_redis_server() -> None:
+    """Skip (fail under CI) when the redis-server binary is missing."""
+    if shutil.which("redis-server") and shutil.which("redis-cli"):
+        return
+    reason = "redis-server/redis-cli are not installed; tests that start their own Redis need them"
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def free_port() -> int:
@@ -121,8 +133,7 @@ class RedisServer:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A private Redis on a free port that the test may stop and restart."""
-    if subprocess.run(["which", "redis-server"], capture_output=True).returncode != 0:
-        pytest.skip("redis-server is not installed")
+    require_redis_server()
     server = RedisServer(tmp_path)
     server.start()
     yield server
@@ -176,3 +187,123 @@ def workers(redis_url: str, queue_name: str) -> Iterator[Workers]:
     )
     yield pool
     pool.stop_all()
+
+
+def _port_pair_free(port: int) -> bool:
+    for candidate in (port, port + 10000):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                return False
+    return True
+
+
+def cluster_ports(count: int) -> list[int]:
+    """Free ports whose cluster-bus ports (port + 10000) are free too."""
+    import random
+
+    ports: list[int] = []
+    while len(ports) < count:
+        port = random.randint(20000, 29999)
+        if port not in ports and _port_pair_free(port):
+            ports.append(port)
+    return ports
+
+
+def _redis_cli(*args: str) -> str:
+    return subprocess.run(
+        ["redis-cli", *args], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real 3-node Redis Cluster (no replicas) on loopback, for the whole session."""
+    require_redis_server()
+    ports = cluster_ports(3)
+    processes = []
+    for port in ports:
+        directory = tmp_path_factory.mktemp(f"cluster-{port}")
+        processes.append(
+            subprocess.Popen(
+                [
+                    "redis-server",
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(directory),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+        )
+    try:
+        for port in ports:
+            wait_for_port(port)
+        _redis_cli(
+            "--cluster",
+            "create",
+            *(f"127.0.0.1:{port}" for port in ports),
+            "--cluster-replicas",
+            "0",
+            "--cluster-yes",
+        )
+        deadline = time.monotonic() + 30
+        while not all(
+            "cluster_state:ok" in _redis_cli("-p", str(port), "cluster", "info") for port in ports
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test Redis Cluster did not become ready")
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{ports[0]}/0"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
+    """A private master plus one Sentinel monitoring it as ``mymaster``: (sentinel port, name)."""
+    require_redis_server()
+    master = RedisServer(tmp_path_factory.mktemp("sentinel-master"))
+    master.start()
+    port = free_port()
+    directory = tmp_path_factory.mktemp("sentinel")
+    config = directory / "sentinel.conf"
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\ndir {directory}\n"
+        f"sentinel monitor mymaster 127.0.0.1 {master.port} 1\n"
+        "sentinel down-after-milliseconds mymaster 5000\n",
+    )
+    sentinel = subprocess.Popen(
+        ["redis-server", str(config), "--sentinel"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        deadline = time.monotonic() + 20
+        while str(master.port) not in _redis_cli(
+            "-p", str(port), "sentinel", "get-master-addr-by-name", "mymaster"
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test Sentinel does not know its master")
+            time.sleep(0.1)
+        yield port, "mymaster"
+    finally:
+        sentinel.terminate()
+        sentinel.wait(timeout=20)
+        master.stop()

@@ -5,6 +5,11 @@ leases, redelivery of a dead worker's tasks, delays, priorities and dead
 letters. See docs/brokers/redis.md for every class and its guarantees.
 """
 
+from taskiq_redis.cluster import (
+    ListQueueClusterBroker,
+    RedisAsyncClusterResultBackend,
+    RedisStreamClusterBroker,
+)
 from taskiq_redis.dead_letters import DeadLetter
 from taskiq_redis.exceptions import (
     DuplicateExpireTimeSelectedError,
@@ -16,6 +21,12 @@ from taskiq_redis.list_schedule_source import ListRedisScheduleSource
 from taskiq_redis.pubsub_broker import PubSubBroker
 from taskiq_redis.result_backend import RedisAsyncResultBackend
 from taskiq_redis.schedule_source import RedisScheduleSource
+from taskiq_redis.sentinel import (
+    ListQueueSentinelBroker,
+    PubSubSentinelBroker,
+    RedisAsyncSentinelResultBackend,
+    RedisStreamSentinelBroker,
+)
 from taskiq_redis.stream_broker import RedisBroker, RedisStreamBroker
 
 __all__ = [
@@ -23,11 +34,18 @@ __all__ = [
     "DuplicateExpireTimeSelectedError",
     "ExpireTimeMustBeMoreThanZeroError",
     "ListQueueBroker",
+    "ListQueueClusterBroker",
+    "ListQueueSentinelBroker",
     "ListRedisScheduleSource",
     "PubSubBroker",
+    "PubSubSentinelBroker",
+    "RedisAsyncClusterResultBackend",
     "RedisAsyncResultBackend",
+    "RedisAsyncSentinelResultBackend",
     "RedisBroker",
     "RedisScheduleSource",
     "RedisStreamBroker",
+    "RedisStreamClusterBroker",
+    "RedisStreamSentinelBroker",
     "ScheduleSourceError",
 ]

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 
-from taskiq_redis.connection import Connector
+from taskiq_redis.connection import BaseConnector, Connector
 
 logger = logging.getLogger("taskiq_redis")
 
@@ -41,7 +41,7 @@ class BaseRedisBroker(AsyncBroker):
         url: str,
         max_connection_pool_size: int | None,
         connection_kwargs: dict[str, Any],
-    ) -> Connector:
+    ) -> BaseConnector:
         """Build the connector; the Cluster and Sentinel variants override this."""
         return Connector(url, max_connection_pool_size, **connection_kwargs)
 

@@ -1,9 +1,9 @@
 """How a broker, backend or schedule source gets its Redis client.
 
-A `Connector` builds one client (standalone, cluster or sentinel-managed) and
-knows the address to name in error messages. Brokers take a connector instead
-of building clients themselves, which is all that separates the plain, Cluster
-and Sentinel variants.
+A connector builds one client (standalone here; cluster and sentinel-managed in
+`taskiq_redis.cluster` and `taskiq_redis.sentinel`) and knows the address to name
+in error messages. Brokers ask a connector for their client instead of building
+it, which is all that separates the plain, Cluster and Sentinel variants.
 """
 
 from __future__ import annotations
@@ -27,7 +27,27 @@ def default_retry() -> Retry:
     return Retry(ExponentialBackoff(cap=0.5, base=0.05), DEFAULT_RETRY_ATTEMPTS)
 
 
-class Connector:
+class BaseConnector:
+    """Builds one client lazily and knows how to describe its server without secrets."""
+
+    address: RedisAddress
+
+    def client(self) -> Redis:
+        """The shared client; each command borrows a connection from its pool."""
+        raise NotImplementedError
+
+    async def check(self) -> None:
+        """Ping the server; raise `BrokerConnectionError` naming it if that fails."""
+        try:
+            await self.client().ping()
+        except Exception as exc:
+            raise connection_error(self.address, exc) from exc
+
+    async def close(self) -> None:
+        """Close every connection; the connector can be used again afterwards."""
+
+
+class Connector(BaseConnector):
     """A standalone Redis server reached through one bounded connection pool."""
 
     def __init__(
@@ -53,13 +73,6 @@ class Connector:
         if self._client is None:
             self._client = Redis(connection_pool=self.pool)
         return self._client
-
-    async def check(self) -> None:
-        """Ping the server; raise `BrokerConnectionError` naming it if that fails."""
-        try:
-            await self.client().ping()
-        except Exception as exc:
-            raise connection_error(self.address, exc) from exc
 
     async def close(self) -> None:
         """Close every pooled connection; the connector can be used again afterwards."""

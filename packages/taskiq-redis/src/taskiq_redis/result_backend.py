@@ -26,7 +26,7 @@ from taskiq.exceptions import (
 from taskiq.result import TaskiqResult
 from taskiq.serializers import JSONSerializer
 
-from taskiq_redis.connection import Connector
+from taskiq_redis.connection import BaseConnector, Connector
 from taskiq_redis.errors import translated
 from taskiq_redis.exceptions import (
     DuplicateExpireTimeSelectedError,
@@ -79,7 +79,7 @@ class RedisAsyncResultBackend(AsyncResultBackend[_ReturnType]):
         url: str,
         max_connection_pool_size: int | None,
         connection_kwargs: dict[str, Any],
-    ) -> Connector:
+    ) -> BaseConnector:
         """Build the connector; the Cluster and Sentinel variants override this."""
         return Connector(url, max_connection_pool_size, **connection_kwargs)
 
