@@ -172,3 +172,18 @@ async def test_eventually_helper_fails_when_condition_never_holds() -> None:
 
     with pytest.raises(AssertionError):
         await eventually(never, timeout=0.2)
+
+
+async def test_departed_consumers_without_pending_entries_are_forgotten(
+    broker: RedisBroker,
+    redis_client: Redis,
+) -> None:
+    stream, group = broker.keys.stream(), broker.consumer_group_name
+    await broker.kick(_message("held", b"held"))
+    await redis_client.xreadgroup(group, "ghost-holding", {stream: ">"}, count=1)
+    await redis_client.xgroup_createconsumer(stream, group, "ghost-empty")
+    await asyncio.sleep(0.01)  # both consumers are now idle for at least 10 ms
+    deleted = await broker.scripts.prune(stream, group, 5, keep=broker.consumer_name)
+    names = {c["name"] for c in await redis_client.xinfo_consumers(stream, group)}
+    assert deleted == 1
+    assert names == {b"ghost-holding"}, "a consumer holding entries must never be deleted"

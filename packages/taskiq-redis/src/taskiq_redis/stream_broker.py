@@ -51,6 +51,8 @@ DEFAULT_IDLE_TIMEOUT_MS = 20_000
 DEFAULT_MAX_DELIVERIES = 5
 #: Dead letters kept (approximately) before the oldest are trimmed.
 DEFAULT_DEAD_LETTER_MAXLEN = 100_000
+#: Consumers with nothing pending are forgotten after this long unseen (ms).
+CONSUMER_FORGET_AFTER_MS = 300_000
 #: Longest pause between two runs of the delayed-entry mover (s).
 MAX_DELAY_POLL = 1.0
 
@@ -122,6 +124,7 @@ class RedisStreamBroker(BaseRedisBroker):
         self._stopping = asyncio.Event()
         self._claim_cursors: dict[str, str] = {}
         self._next_claim = 0.0
+        self._next_prune = 0.0
 
     @property
     def scripts(self) -> StreamScripts:
@@ -267,7 +270,19 @@ class RedisStreamBroker(BaseRedisBroker):
             if claimed:
                 return claimed
             self._next_claim = loop.time() + self.idle_timeout / 4000
+        if loop.time() >= self._next_prune:
+            await self._prune_consumers()
+            self._next_prune = loop.time() + CONSUMER_FORGET_AFTER_MS / 10_000
         return await self._read_new()
+
+    async def _prune_consumers(self) -> None:
+        forget_after = max(CONSUMER_FORGET_AFTER_MS, 3 * self.idle_timeout)
+        for stream in self.keys.streams_by_level():
+            deleted = await self.scripts.prune(
+                stream, self.consumer_group_name, forget_after, self.consumer_name
+            )
+            if deleted:
+                logger.info("Forgot %d departed consumers of %s.", deleted, stream)
 
     async def _read_new(self) -> list[Delivery]:
         """New entries: the most urgent non-empty stream first, else block on all of them."""

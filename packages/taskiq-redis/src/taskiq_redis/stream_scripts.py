@@ -39,6 +39,7 @@ class StreamScripts:
             "stream_dead_letter",
             "stream_replay",
             "stream_read_first",
+            "stream_prune",
             "delayed_add",
             "delayed_move",
         ):
@@ -86,6 +87,10 @@ class StreamScripts:
         """Reset the idle time of ``ids`` still owned by ``consumer``; return those ids."""
         kept = await self._run("stream_extend", [stream], [group, consumer, *ids])
         return {_text(entry_id) for entry_id in kept}
+
+    async def prune(self, stream: str, group: str, min_idle_ms: int, keep: str) -> int:
+        """Delete consumers of ``group`` with nothing pending, idle over ``min_idle_ms``."""
+        return int(await self._run("stream_prune", [stream], [group, min_idle_ms, keep]))
 
     async def requeue(self, stream: str, group: str, ids: list[str]) -> int:
         """Re-add ``ids`` at the end of ``stream`` as fresh entries and drop the originals."""
