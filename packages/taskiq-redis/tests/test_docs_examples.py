@@ -37,3 +37,12 @@ async def test_result_backend_example_builds_a_working_broker(redis_url: str) ->
     await broker.startup()
     assert broker.result_backend is namespace["backend"]
     await broker.shutdown()
+
+
+async def test_cluster_and_sentinel_example_constructs_without_connecting() -> None:
+    source = next(block for block in _blocks() if "RedisStreamClusterBroker(" in block)
+    source = source.replace("10.0.0.1", "127.0.0.1").replace("10.0.0.2", "127.0.0.1")
+    namespace: dict[str, Any] = {}
+    exec(compile(source, str(DOC), "exec"), namespace)
+    assert namespace["cluster_broker"].keys.stream() == "{orders}"
+    assert namespace["sentinel_broker"].queue_name == "orders"
