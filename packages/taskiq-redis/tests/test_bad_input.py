@@ -35,3 +35,28 @@ async def test_wrong_password_fails_startup_without_printing_it(redis_url: str) 
     assert "127.0.0.1:6379" in str(caught.value)
     assert SECRET not in str(caught.value)
     await broker.shutdown()
+
+
+async def test_result_backend_and_schedule_source_name_the_unreachable_host() -> None:
+    from taskiq_redis import RedisAsyncResultBackend, RedisScheduleSource
+
+    port = free_port()
+    url = f"redis://:{SECRET}@127.0.0.1:{port}/0"
+    for component in (RedisAsyncResultBackend(url), RedisScheduleSource(url)):
+        with pytest.raises(BrokerConnectionError) as caught:
+            await component.startup()
+        assert f"127.0.0.1:{port}" in str(caught.value)
+        assert SECRET not in str(caught.value)
+        await component.shutdown()
+
+
+async def test_kick_while_redis_is_down_raises_send_task_error() -> None:
+    from taskiq.exceptions import SendTaskError
+    from taskiq.message import BrokerMessage
+
+    port = free_port()
+    broker = RedisBroker(f"redis://127.0.0.1:{port}/0")
+    with pytest.raises(SendTaskError) as caught:
+        await broker.kick(BrokerMessage(task_id="x", task_name="t", message=b"{}", labels={}))
+    assert f"127.0.0.1:{port}" in str(caught.value)
+    await broker.shutdown()
