@@ -187,3 +187,27 @@ async def test_departed_consumers_without_pending_entries_are_forgotten(
     names = {c["name"] for c in await redis_client.xinfo_consumers(stream, group)}
     assert deleted == 1
     assert names == {b"ghost-holding"}, "a consumer holding entries must never be deleted"
+
+
+async def test_idle_entries_behind_many_live_leases_are_claimed_in_one_fetch(
+    redis_url: str,
+    queue_name: str,
+    redis_client: Redis,
+) -> None:
+    """XAUTOCLAIM scans 10 entries per call; the broker must look past live leases at once."""
+    broker = RedisBroker(redis_url, queue_name=queue_name, idle_timeout=60_000, xread_block=100)
+    await broker.startup()
+    stream, group = broker.keys.stream(), broker.consumer_group_name
+    for number in range(31):
+        await broker.kick(_message(str(number), str(number).encode()))
+    await redis_client.xreadgroup(group, "live-worker", {stream: ">"}, count=30)
+    dead = await redis_client.xreadgroup(group, "dead-worker", {stream: ">"}, count=1)
+    dead_id = dead[0][1][0][0]
+    # The dead worker's entry has been idle for 100 s; the live ones were just renewed.
+    await redis_client.xclaim(stream, group, "dead-worker", 0, [dead_id], idle=100_000)
+    listener = broker.listen()
+    message = await next_message(listener, timeout=5)  # the next claim would be 15 s away
+    assert message.data == b"30"
+    await message.ack()
+    await listener.aclose()
+    await broker.shutdown()
