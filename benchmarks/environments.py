@@ -1,0 +1,79 @@
+"""One virtualenv per peer under benchmarks/.venvs/, installed from PyPI with uv.
+
+Upstream Taskiq imports as ``taskiq`` like this project, so every peer lives in its own
+environment and runs in its own interpreter. A venv is (re)installed when its requirement
+list changes (a stamp file records it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENVS = HERE / ".venvs"
+
+REQUIREMENTS = {
+    "taskiq": ["taskiq", "taskiq-redis", "taskiq-aio-pika", "taskiq-nats"],
+    "celery": ["celery[redis]"],
+    "dramatiq": ["dramatiq[redis]"],
+    "arq": ["arq"],
+    "tools": ["matplotlib", "py-spy", "pyinstrument"],
+}
+
+#: The distribution whose version the report prints for each system.
+MAIN_DISTRIBUTION = {
+    "taskiq": "taskiq-redis",
+    "celery": "celery",
+    "dramatiq": "dramatiq",
+    "arq": "arq",
+    "this": "taskiq",
+}
+
+
+def venv_python(name: str) -> Path:
+    """The interpreter of a peer's environment (it may not exist yet)."""
+    return VENVS / name / "bin" / "python"
+
+
+def _uv() -> str:
+    local = HERE.parent / ".tools" / "bin" / "uv"
+    found = str(local) if local.exists() else shutil.which("uv")
+    if not found:
+        raise SystemExit("uv is needed to build the peer environments (pip install uv)")
+    return found
+
+
+def ensure_venv(name: str) -> None:
+    """Create and install one environment unless its stamp says it is current."""
+    target = VENVS / name
+    stamp = target / ".bench-requirements"
+    wanted = "\n".join(REQUIREMENTS[name])
+    if stamp.exists() and stamp.read_text() == wanted and venv_python(name).exists():
+        return
+    print(f"installing {name} venv: {' '.join(REQUIREMENTS[name])}", file=sys.stderr)
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": str(target)}
+    subprocess.run(
+        [_uv(), "venv", "-q", "--allow-existing", "-p", "python3", str(target)], check=True, env=env
+    )
+    subprocess.run([_uv(), "pip", "install", "-q", *REQUIREMENTS[name]], check=True, env=env)
+    stamp.write_text(wanted)
+
+
+def ensure_venvs(names: list[str], chart: bool) -> None:
+    """Every environment the run needs (peers, and the chart tools)."""
+    for name in [*names, *(["tools"] if chart else [])]:
+        ensure_venv(name)
+
+
+def version_of(python: Path, system: str) -> str:
+    """Installed version of the system's main distribution, as its interpreter sees it."""
+    code = (
+        "import importlib.metadata as m, sys; "
+        f"print(m.version({MAIN_DISTRIBUTION.get(system, system)!r}))"
+    )
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "?"

@@ -1,0 +1,230 @@
+"""Scenarios for a Taskiq-API system: this project (our .venv) or upstream Taskiq (its own venv).
+
+The same file serves both, because this project keeps Taskiq's public API: only the
+interpreter differs. It is also the worker module (``bench_taskiq:broker``); the
+environment picks the broker (BENCH_BROKER = redis | amqp | nats) and the queue.
+
+    python bench_taskiq.py SCENARIO N
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    AMQP_URL,
+    NATS_URL,
+    REDIS_URL,
+    emit,
+    mark,
+    mark_start,
+    percentile,
+    start_worker,
+    stop_worker,
+    tree_rss_mb,
+    wait_for_file,
+    worker_env,
+)
+from taskiq import AsyncBroker, InMemoryBroker
+
+RUN = os.environ.get("BENCH_RUN", "bench-local")
+QUEUE = os.environ.get("BENCH_QUEUE", f"{RUN}-q")
+KIND = os.environ.get("BENCH_BROKER", "redis")
+HERE = Path(__file__).resolve().parent
+
+
+def _task_id() -> str:
+    # The run id in every task id puts it in every result key, so the driver can delete them.
+    return f"{RUN}-{uuid.uuid4().hex}"
+
+
+def _result_backend() -> Any:
+    try:
+        from taskiq_redis import RedisAsyncResultBackend
+    except ImportError:  # this project's Redis result backend is not there yet
+        return None
+    return RedisAsyncResultBackend(REDIS_URL, result_ex_time=600)
+
+
+def _redis_broker() -> AsyncBroker:
+    from taskiq_redis import RedisStreamBroker
+
+    # consumer_id="0": tasks queued before the worker's group exists are still read.
+    return RedisStreamBroker(REDIS_URL, queue_name=QUEUE, consumer_id="0")
+
+
+def _amqp_broker() -> AsyncBroker:
+    from taskiq_aio_pika import AioPikaBroker
+
+    return AioPikaBroker(AMQP_URL, exchange_name=QUEUE, queue_name=QUEUE)
+
+
+def _nats_broker() -> AsyncBroker:
+    from taskiq_nats import PullBasedJetStreamBroker
+
+    return PullBasedJetStreamBroker(
+        [NATS_URL], subject=f"{QUEUE}.tasks", stream_name=QUEUE, durable=QUEUE
+    )
+
+
+def _broker() -> AsyncBroker:
+    made = {"redis": _redis_broker, "amqp": _amqp_broker, "nats": _nats_broker}[KIND]()
+    made = made.with_id_generator(_task_id)
+    backend = _result_backend()
+    return made.with_result_backend(backend) if backend is not None else made
+
+
+broker = _broker()
+
+
+@broker.task(task_name="noop")
+async def noop(x: int) -> int:
+    mark()
+    return x
+
+
+@broker.task(task_name="io")
+async def io(x: int) -> int:
+    mark_start()
+    await asyncio.sleep(0.1)
+    mark()
+    return x
+
+
+# ---- in-process (InMemoryBroker) ---------------------------------------------------------
+
+
+async def inproc_seq(n: int) -> dict[str, Any]:
+    """Sequential kiq + wait_result; await_inplace so the result is there when kiq returns."""
+    mem = InMemoryBroker(await_inplace=True, max_stored_results=-1)
+    task = mem.register_task(_noop_plain, task_name="noop")
+    await mem.startup()
+    start = time.perf_counter()
+    for i in range(n):
+        handle = await task.kiq(i)
+        await handle.wait_result()
+    elapsed = time.perf_counter() - start
+    await mem.shutdown()
+    return {"rate": n / elapsed}
+
+
+async def inproc_bulk(n: int) -> dict[str, Any]:
+    """kiq n tasks, wait for all of them, read every result."""
+    mem = InMemoryBroker(max_stored_results=-1)
+    task = mem.register_task(_noop_plain, task_name="noop")
+    await mem.startup()
+    start = time.perf_counter()
+    handles = [await task.kiq(i) for i in range(n)]
+    await mem.wait_all()
+    results = [await h.get_result() for h in handles]
+    elapsed = time.perf_counter() - start
+    await mem.shutdown()
+    assert [r.return_value for r in results] == list(range(n))
+    return {"rate": n / elapsed}
+
+
+async def _noop_plain(x: int) -> int:
+    return x
+
+
+# ---- Redis / AMQP / NATS ------------------------------------------------------------------
+
+
+async def enqueue_seq(n: int) -> dict[str, Any]:
+    """Sequential awaited kiq to the broker (no worker)."""
+    await broker.startup()
+    start = time.perf_counter()
+    for i in range(n):
+        await noop.kiq(i)
+    elapsed = time.perf_counter() - start
+    await broker.shutdown()
+    return {"rate": n / elapsed}
+
+
+async def _kiq_many(task: Any, n: int, concurrency: int = 200) -> None:
+    for base in range(0, n, concurrency):
+        await asyncio.gather(*(task.kiq(i) for i in range(base, min(n, base + concurrency))))
+
+
+async def enqueue_conc(n: int) -> dict[str, Any]:
+    """kiq n tasks, 200 at a time with asyncio.gather."""
+    await broker.startup()
+    start = time.perf_counter()
+    await _kiq_many(noop, n)
+    elapsed = time.perf_counter() - start
+    await broker.shutdown()
+    return {"rate": n / elapsed}
+
+
+def _worker(n: int, tag: str) -> tuple[Any, Path]:
+    mark_path = Path(tempfile.mkdtemp(prefix=f"{RUN}-")) / f"{tag}.json"
+    env = worker_env(mark_path, n, {"PYTHONPATH": str(HERE), "BENCH_QUEUE": QUEUE})
+    cmd = [sys.executable, "-m", "taskiq", "worker", "bench_taskiq:broker", "--workers", "1"]
+    return start_worker(cmd, env, str(HERE)), mark_path
+
+
+async def _drain(task: Any, n: int, tag: str) -> dict[str, Any]:
+    await broker.startup()
+    await _kiq_many(task, n)
+    await broker.shutdown()
+    proc, mark_path = _worker(n, tag)
+    try:
+        times = wait_for_file(mark_path, 600, proc)
+        rss = tree_rss_mb(proc.pid)
+    finally:
+        stop_worker(proc)
+    return {"rate": (n - 1) / (times["last"] - times["first"]), "rss_after": rss["max"]}
+
+
+async def drain(n: int) -> dict[str, Any]:
+    """n no-op tasks queued first, then one worker process drains them."""
+    return await _drain(noop, n, "drain")
+
+
+async def iobound(n: int) -> dict[str, Any]:
+    """n tasks each sleeping 0.1 s, queued first, one worker process."""
+    return await _drain(io, n, "io")
+
+
+async def latency(n: int) -> dict[str, Any]:
+    """kiq -> wait_result() with default arguments, one at a time, worker idle otherwise."""
+    if broker.result_backend.__class__.__name__ != "RedisAsyncResultBackend":
+        raise SystemExit("no RedisAsyncResultBackend in this system's taskiq_redis")
+    proc, _ = _worker(10**9, "latency")
+    await broker.startup()
+    try:
+        for i in range(3):  # the worker is up and has run a task
+            await (await noop.kiq(i)).wait_result(timeout=60)
+        await asyncio.sleep(0.5)
+        idle = tree_rss_mb(proc.pid)
+        samples = []
+        for i in range(n):
+            start = time.perf_counter()
+            result = await (await noop.kiq(i)).wait_result()
+            samples.append(time.perf_counter() - start)
+            assert result.return_value == i
+    finally:
+        await broker.shutdown()
+        stop_worker(proc)
+    return {
+        "p50_ms": percentile(samples, 50) * 1000,
+        "p99_ms": percentile(samples, 99) * 1000,
+        "rss_idle": idle["max"],
+    }
+
+
+SCENARIOS = {
+    f.__name__: f
+    for f in (inproc_seq, inproc_bulk, enqueue_seq, enqueue_conc, drain, iobound, latency)
+}
+
+if __name__ == "__main__":
+    scenario, count = sys.argv[1], int(sys.argv[2])
+    emit(asyncio.run(SCENARIOS[scenario](count)))
