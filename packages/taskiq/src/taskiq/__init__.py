@@ -13,6 +13,7 @@ from taskiq.abc.formatter import TaskiqFormatter
 from taskiq.abc.middleware import TaskiqMiddleware
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.schedule_source import ScheduleSource
+from taskiq.abc.scheduler_plugin import SchedulerPlugin
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.brokers.inmemory_broker import InMemoryBroker
@@ -93,6 +94,7 @@ __all__ = [
     "ScheduleSource",
     "ScheduledTask",
     "ScheduledTaskCancelledError",
+    "SchedulerPlugin",
     "SecurityError",
     "SendTaskError",
     "SharedBrokerListenError",

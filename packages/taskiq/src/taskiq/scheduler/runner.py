@@ -159,6 +159,7 @@ class ScheduleRunner:
                 len(answer) - len(tasks),
             )
         self._last_known[index] = tasks
+        await self.scheduler.schedules_updated(source, tasks)
         return tasks
 
     def _reconcile(

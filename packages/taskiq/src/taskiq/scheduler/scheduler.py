@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from taskiq.exceptions import ScheduledTaskCancelledError
 from taskiq.kicker import AsyncKicker
@@ -19,6 +19,7 @@ from taskiq.scheduler.scheduled_task import ScheduledTask
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.broker import AsyncBroker
     from taskiq.abc.schedule_source import ScheduleSource
+    from taskiq.abc.scheduler_plugin import SchedulerPlugin
 
 logger = logging.getLogger("taskiq.scheduler")
 
@@ -35,7 +36,8 @@ class TaskiqScheduler:
     `taskiq.scheduler.merge_functions`); ``refresh_delay`` is how many seconds
     pass between two reads of the sources when the runner is not told otherwise
     (``taskiq scheduler --update-interval``). Between reads the scheduler sleeps
-    until the next fire time, it does not poll.
+    until the next fire time, it does not poll. ``plugins`` observe startup,
+    shutdown, each read of a source and each send (`SchedulerPlugin`).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class TaskiqScheduler:
         sources: list[ScheduleSource],
         merge_func: MergeFunction = preserve_all,
         refresh_delay: float = DEFAULT_UPDATE_INTERVAL,
+        plugins: list[SchedulerPlugin] | None = None,
     ) -> None:
         if not refresh_delay > 0:
             raise ValueError(
@@ -55,6 +58,9 @@ class TaskiqScheduler:
         self.refresh_delay = refresh_delay
         self._started_sources: list[ScheduleSource] = []
         self._broker_started = False
+        self.plugins = list(plugins or [])
+        for plugin in self.plugins:
+            plugin.set_scheduler(self)
 
     @property
     def is_started(self) -> bool:
@@ -62,17 +68,20 @@ class TaskiqScheduler:
         return self._broker_started
 
     async def startup(self) -> None:
-        """Start every source, then the broker; a failure here is raised. Idempotent."""
+        """Start every source, the broker, then the plugins; a failure is raised. Idempotent."""
         if self._broker_started:
             return
         await self.start_sources()
         await self.broker.startup()
         self._broker_started = True
+        for plugin in self.plugins:
+            await _maybe_await(plugin.startup())
 
     async def shutdown(self) -> None:
         """Stop the broker and the sources `startup` started; errors are logged."""
         if self._broker_started:
             self._broker_started = False
+            await self._notify_plugins("shutdown")
             try:
                 await self.broker.shutdown()
             except Exception:
@@ -117,11 +126,25 @@ class TaskiqScheduler:
                 task.task_name,
             )
             return False
+        await self._notify_plugins("pre_send", source, task)
         logger.info("Sending task %s (schedule %s).", task.task_name, task.schedule_id)
         kicker: AsyncKicker[..., object] = AsyncKicker(task.task_name, self.broker, task.labels)
         await kicker.kiq(*task.args, **task.kwargs)
         await _maybe_await(source.post_send(task))
+        await self._notify_plugins("post_send", source, task)
         return True
+
+    async def schedules_updated(self, source: ScheduleSource, tasks: list[ScheduledTask]) -> None:
+        """Tell the plugins what ``source`` returned; the runner calls it after each read."""
+        await self._notify_plugins("on_schedules_updated", source, tasks)
+
+    async def _notify_plugins(self, hook: str, *args: Any) -> None:
+        """Run ``hook`` of every plugin; a failing plugin is logged, never fatal."""
+        for plugin in self.plugins:
+            try:
+                await _maybe_await(getattr(plugin, hook)(*args))
+            except Exception:
+                logger.exception("Scheduler plugin %r failed in %s.", plugin, hook)
 
     def __repr__(self) -> str:
         return f"TaskiqScheduler(broker={self.broker!r}, sources={self.sources!r})"
