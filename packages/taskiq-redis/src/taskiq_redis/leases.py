@@ -32,7 +32,6 @@ class Delivery:
     stream: str
     entry_id: str
     fields: dict[bytes, bytes]
-    handed_out: bool = False
     settling: bool = False
     key: tuple[str, str] = field(init=False)
 

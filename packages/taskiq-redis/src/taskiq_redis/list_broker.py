@@ -31,10 +31,10 @@ class ListQueueBroker(BaseRedisBroker):
     def __init__(
         self,
         url: str,
+        task_id_generator: Callable[[], str] | None = None,
+        result_backend: AsyncResultBackend[Any] | None = None,
         queue_name: str = "taskiq",
         max_connection_pool_size: int | None = None,
-        result_backend: AsyncResultBackend[Any] | None = None,
-        task_id_generator: Callable[[], str] | None = None,
         **connection_kwargs: Any,
     ) -> None:
         connection_kwargs.setdefault("socket_timeout", BRPOP_TIMEOUT + 10)

@@ -354,7 +354,6 @@ class RedisStreamBroker(BaseRedisBroker):
             )
             await self._settle(delivery, partial(self._dead_letter, delivery, "malformed entry"))
             return None
-        delivery.handed_out = True
         return AckableMessage(
             data=data,
             ack=partial(self._settle, delivery, partial(self._ack, delivery)),
