@@ -66,7 +66,15 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         return self
 
     def with_broker(self, broker: AsyncBroker) -> Self:
-        """Send through another broker (for example a shared task's real broker)."""
+        """Send through another broker (for example a shared task's real broker).
+
+        A task ``broker`` does not know yet is registered on it, so a broker
+        that runs tasks itself (`InMemoryBroker`) can run it, as Taskiq's
+        architecture guide shows with two in-memory brokers.
+        """
+        task = self.broker.find_task(self.task_name)
+        if task is not None and broker.find_task(self.task_name) is None:
+            broker.local_task_registry[self.task_name] = task
         self.broker = broker
         return self
 

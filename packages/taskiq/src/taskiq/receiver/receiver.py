@@ -18,6 +18,7 @@ from taskiq.abc.broker import AsyncBroker
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.context import TaskRequeuedError
 from taskiq.exceptions import NoResultError, TaskRejectedError, UnknownTaskError
+from taskiq.middlewares._labels import label_bool
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
 from taskiq.receiver.dispatch import Dispatcher
 from taskiq.receiver.run import TaskRunner, failed_result
@@ -279,6 +280,8 @@ class Receiver:
         """Store the result and run post_save; False if the backend failed."""
         if isinstance(result.error, NoResultError):
             return True  # a retry middleware sent the task again: its last attempt stores
+        if label_bool(message.labels, "skip_result", default=False):
+            return True  # fire-and-forget task: nobody waits, so nothing is stored
         try:
             await self.broker.result_backend.set_result(message.task_id, result)
         except Exception:

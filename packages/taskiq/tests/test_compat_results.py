@@ -1,0 +1,176 @@
+"""Results, errors and labels as Taskiq's getting-started and error-handling guides use them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from taskiq import (
+    InMemoryBroker,
+    NoResultError,
+    TaskiqEvents,
+    TaskiqMessage,
+    TaskiqMiddleware,
+    TaskiqResult,
+    TaskiqResultTimeoutError,
+    TaskiqState,
+)
+
+
+class RecordingErrors(TaskiqMiddleware):
+    """An ``on_error`` reporter like the guide's Sentry middleware."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reported: list[tuple[str, BaseException, bool]] = []
+        self.saved: list[str] = []
+
+    def on_error(
+        self,
+        message: TaskiqMessage,
+        result: TaskiqResult[Any],
+        exception: BaseException,
+    ) -> None:
+        self.reported.append((message.task_name, exception, exception.__traceback__ is not None))
+
+    def post_save(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        self.saved.append(message.task_id)
+
+
+async def test_failed_task_result_has_is_err_error_and_raise_for_error() -> None:
+    broker = InMemoryBroker()
+
+    @broker.task
+    async def divide(a: int, b: int) -> Any:
+        return a / b
+
+    await broker.startup()
+    result = await (await divide.kiq(1, 0)).wait_result()
+    assert result.is_err
+    assert isinstance(result.error, ZeroDivisionError)
+    with pytest.raises(ZeroDivisionError):
+        result.raise_for_error()
+    ok = (await (await divide.kiq(4, 2)).wait_result()).raise_for_error()
+    assert ok.return_value == 2.0
+    assert ok.error is None
+    await broker.shutdown()
+
+
+async def test_custom_exception_keeps_type_args_and_cause_for_the_client() -> None:
+    class QuotaError(Exception):
+        def __init__(self, code: int, text: str) -> None:
+            super().__init__(code, text)
+            self.code = code
+
+    broker = InMemoryBroker()
+
+    @broker.task
+    async def charge() -> None:
+        try:
+            raise KeyError("account")
+        except KeyError as exc:
+            raise QuotaError(402, "over quota") from exc
+
+    await broker.startup()
+    error = (await (await charge.kiq()).wait_result()).error
+    assert isinstance(error, QuotaError)
+    assert error.args == (402, "over quota")
+    assert isinstance(error.__cause__, KeyError)
+    await broker.shutdown()
+
+
+async def test_on_error_middleware_sees_the_exception_with_its_traceback() -> None:
+    reporter = RecordingErrors()
+    broker = InMemoryBroker().with_middlewares(reporter)
+    started: list[str] = []
+
+    @broker.on_event(TaskiqEvents.WORKER_STARTUP)
+    def init_reporting(_: TaskiqState) -> None:
+        started.append("worker")
+
+    @broker.task(task_name="compat.boom")
+    async def boom() -> None:
+        raise ValueError("boom")
+
+    await broker.startup()
+    await (await boom.kiq()).wait_result()
+    assert started == ["worker"]
+    [(name, exception, has_traceback)] = reporter.reported
+    assert (name, has_traceback) == ("compat.boom", True)
+    assert isinstance(exception, ValueError)
+    await broker.shutdown()
+
+
+async def test_no_result_error_skips_storing_but_still_calls_on_error() -> None:
+    reporter = RecordingErrors()
+    broker = InMemoryBroker().with_middlewares(reporter)
+
+    @broker.task
+    async def my_task() -> None:
+        raise NoResultError
+
+    await broker.startup()
+    task = await my_task.kiq()
+    with pytest.raises(TaskiqResultTimeoutError):
+        await task.wait_result(timeout=0.5)
+    assert not await task.is_ready()
+    assert [type(error) for _, error, _ in reporter.reported] == [NoResultError]
+    await broker.shutdown()
+
+
+async def test_skip_result_label_on_decorator_or_kicker_stores_nothing() -> None:
+    reporter = RecordingErrors()
+    broker = InMemoryBroker(await_inplace=True).with_middlewares(reporter)
+    ran: list[dict[str, Any]] = []
+
+    @broker.task(skip_result=True)
+    async def push_event(payload: dict[str, Any]) -> None:
+        ran.append(payload)
+
+    @broker.task
+    async def plain(payload: dict[str, Any]) -> None:
+        ran.append(payload)
+
+    await broker.startup()
+    skipped = await push_event.kiq({"a": 1})
+    skipped_by_kicker = await plain.kicker().with_labels(skip_result=True).kiq(payload={"b": 2})
+    stored = await plain.kiq({"c": 3})
+    assert ran == [{"a": 1}, {"b": 2}, {"c": 3}]
+    assert not await skipped.is_ready()
+    assert not await skipped_by_kicker.is_ready()
+    assert await stored.is_ready()
+    assert reporter.saved == [stored.task_id]
+    await broker.shutdown()
+
+
+async def test_timeout_label_on_decorator_or_kicker_fails_the_task_with_timeout() -> None:
+    broker = InMemoryBroker()
+
+    @broker.task(timeout=0.1)
+    async def slow() -> None:
+        await asyncio.sleep(5)
+
+    @broker.task
+    async def slow_too() -> None:
+        await asyncio.sleep(5)
+
+    await broker.startup()
+    first = await (await slow.kiq()).wait_result(timeout=20)
+    second = await (await slow_too.kicker().with_labels(timeout=0.3).kiq()).wait_result(timeout=20)
+    for result in (first, second):
+        assert result.is_err
+        assert isinstance(result.error, TimeoutError)
+    await broker.shutdown()
+
+
+async def test_with_broker_sends_through_another_in_memory_broker() -> None:
+    broker = InMemoryBroker()
+    second_broker = InMemoryBroker()
+
+    @broker.task
+    async def hello() -> str:
+        return "hello"
+
+    task = await hello.kicker().with_broker(second_broker).with_labels(delay=0.1).kiq()
+    assert (await task.wait_result(timeout=20)).return_value == "hello"
