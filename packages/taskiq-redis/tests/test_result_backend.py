@@ -21,6 +21,8 @@ from taskiq_redis import (
 )
 from taskiq_redis.result_backend import DEFAULT_RESULT_EX_TIME
 
+from conftest import RedisServer
+
 
 @pytest.fixture
 async def backend(redis_url: str, queue_name: str) -> AsyncIterator[RedisAsyncResultBackend[int]]:
@@ -178,3 +180,28 @@ async def test_wait_result_times_out_when_nothing_is_stored(
 ) -> None:
     with pytest.raises(TaskiqResultTimeoutError):
         await AsyncTaskiqTask(uuid.uuid4().hex, backend).wait_result(timeout=0.3)
+
+
+async def test_waiters_survive_a_redis_restart(redis_server: RedisServer) -> None:
+    """The subscription comes back by itself; a result stored afterwards still wakes the waiter."""
+    backend: RedisAsyncResultBackend[int] = RedisAsyncResultBackend(redis_server.url)
+    task_id = uuid.uuid4().hex
+    check_interval = 20.0
+    waiter = asyncio.create_task(
+        AsyncTaskiqTask(task_id, backend).wait_result(check_interval=check_interval, timeout=60)
+    )
+
+    async def subscribed() -> bool:
+        return backend.readiness.waiting(task_id) and backend.readiness._subscribed.is_set()
+
+    await eventually(subscribed, what="waiter subscribed")
+    redis_server.stop()
+    redis_server.start()
+    writer: RedisAsyncResultBackend[int] = RedisAsyncResultBackend(redis_server.url)
+    stored_at = time.monotonic()
+    await writer.set_result(task_id, _result(9))
+    result = await asyncio.wait_for(waiter, 60)
+    assert result.return_value == 9
+    assert time.monotonic() - stored_at < check_interval / 2, "woken by polling, not a push"
+    await writer.shutdown()
+    await backend.shutdown()

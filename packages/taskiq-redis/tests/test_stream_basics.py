@@ -211,3 +211,10 @@ async def test_idle_entries_behind_many_live_leases_are_claimed_in_one_fetch(
     await message.ack()
     await listener.aclose()
     await broker.shutdown()
+
+
+def test_default_timings_redeliver_a_dead_workers_task_within_30_seconds() -> None:
+    """Worst case: lease lapses (idle_timeout), next claim check (idle/4), one blocked read."""
+    broker = RedisBroker("redis://127.0.0.1:6379/0")
+    worst_ms = broker.idle_timeout + broker.idle_timeout / 4 + broker.block
+    assert worst_ms < 30_000
