@@ -40,6 +40,7 @@ def add_import_args(parser: ArgumentParser) -> None:
     parser.add_argument("modules", nargs="*", default=[], help="Modules that declare tasks.")
     parser.add_argument(
         "--app-dir",
+        "-d",
         default=None,
         help="Directory put first on sys.path and searched by --fs-discover "
         "(the current directory when not given).",
