@@ -57,7 +57,12 @@ def run_child(args: WorkerArgs, slot: int, conn: Connection) -> None:
 
 
 def load_application(args: WorkerArgs) -> tuple[AsyncBroker, type[Receiver]]:
-    """Import the broker, the task modules and the receiver class named in ``args``."""
+    """Import the broker, the task modules and the receiver class named in ``args``.
+
+    ``AsyncBroker.is_worker_process`` is set on the class first, so the
+    application can tell at import time that it runs in a worker (as in Taskiq).
+    """
+    AsyncBroker.is_worker_process = True
     add_app_dir(args.app_dir)
     broker = import_object(args.broker)
     if not isinstance(broker, AsyncBroker):
