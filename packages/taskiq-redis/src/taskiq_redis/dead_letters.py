@@ -1,11 +1,23 @@
-"""What a dead letter looks like when you list it."""
+"""Dead letters of a stream queue: what one looks like, and listing/replaying them."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
-from taskiq_redis.keys import DATA_FIELD, DELIVERIES_FIELD, TASK_ID_FIELD, TASK_NAME_FIELD
+from redis.asyncio import Redis
+from taskiq.exceptions import ListenError, SendTaskError
+
+from taskiq_redis.errors import RedisAddress, translated
+from taskiq_redis.keys import (
+    DATA_FIELD,
+    DELIVERIES_FIELD,
+    TASK_ID_FIELD,
+    TASK_NAME_FIELD,
+    StreamQueueKeys,
+)
+from taskiq_redis.stream_scripts import StreamScripts
 
 
 @dataclass(frozen=True)
@@ -50,3 +62,56 @@ def _from_ms(value: str | None) -> datetime.datetime | None:
     if not value:
         return None
     return datetime.datetime.fromtimestamp(float(value) / 1000, tz=datetime.timezone.utc)
+
+
+class DeadLetterStore:
+    """The ``{queue}:dead`` stream: list, replay and delete what ended there."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        scripts: StreamScripts,
+        keys: StreamQueueKeys,
+        address: RedisAddress,
+    ) -> None:
+        self.redis = redis
+        self.scripts = scripts
+        self.keys = keys
+        self.address = address
+
+    async def list(self, count: int = 100) -> list[DeadLetter]:
+        """The oldest ``count`` dead letters."""
+        with translated(ListenError, self.address):
+            entries: Any = await self.redis.xrange(self.keys.dead, count=count)
+        return [DeadLetter.from_entry(entry_id, fields) for entry_id, fields in entries]
+
+    async def replay(self, dead_letter_id: str) -> bool:
+        """Move one dead letter back onto the stream it died on; False if absent."""
+        with translated(ListenError, self.address):
+            found: Any = await self.redis.xrange(self.keys.dead, dead_letter_id, dead_letter_id)
+        if not found:
+            return False
+        letter = DeadLetter.from_entry(*found[0])
+        streams = self.keys.streams_by_level()
+        target = letter.origin if letter.origin in streams else streams[0]
+        with translated(SendTaskError, self.address):
+            return await self.scripts.replay(self.keys.dead, target, dead_letter_id) is not None
+
+    async def replay_oldest(self, count: int | None = None) -> int:
+        """Replay the oldest ``count`` dead letters (all when None); return how many."""
+        replayed = 0
+        while count is None or replayed < count:
+            batch = 100 if count is None else min(100, count - replayed)
+            letters = await self.list(batch)
+            if not letters:
+                break
+            for letter in letters:
+                replayed += await self.replay(letter.id)
+        return replayed
+
+    async def delete(self, *dead_letter_ids: str) -> int:
+        """Forget dead letters for good; return how many existed."""
+        if not dead_letter_ids:
+            return 0
+        with translated(SendTaskError, self.address):
+            return int(await self.redis.xdel(self.keys.dead, *dead_letter_ids))

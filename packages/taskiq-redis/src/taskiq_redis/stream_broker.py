@@ -36,7 +36,7 @@ from taskiq.exceptions import BrokerConnectionError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
 
 from taskiq_redis.base_broker import Backoff, BaseRedisBroker
-from taskiq_redis.dead_letters import DeadLetter
+from taskiq_redis.dead_letters import DeadLetter, DeadLetterStore
 from taskiq_redis.errors import TRANSIENT_ERRORS, translated
 from taskiq_redis.keys import DATA_FIELD, TASK_ID_FIELD, TASK_NAME_FIELD, StreamQueueKeys
 from taskiq_redis.labels import delay_seconds, priority_level
@@ -428,42 +428,26 @@ class RedisStreamBroker(BaseRedisBroker):
 
     # -- dead letters ----------------------------------------------------
 
+    @property
+    def dead_letter_store(self) -> DeadLetterStore:
+        """The queue's dead-letter stream; the methods below delegate to it."""
+        return DeadLetterStore(self.redis, self.scripts, self.keys, self.connector.address)
+
     async def dead_letters(self, count: int = 100) -> list[DeadLetter]:
         """The oldest ``count`` dead letters of this queue."""
-        with translated(ListenError, self.connector.address):
-            entries: Any = await self.redis.xrange(self.keys.dead, count=count)
-        return [DeadLetter.from_entry(entry_id, fields) for entry_id, fields in entries]
+        return await self.dead_letter_store.list(count)
 
     async def replay_dead_letter(self, dead_letter_id: str) -> bool:
-        """Put one dead letter back on the queue (deliveries reset); False if absent."""
-        with translated(ListenError, self.connector.address):
-            letters: Any = await self.redis.xrange(self.keys.dead, dead_letter_id, dead_letter_id)
-        if not letters:
-            return False
-        letter = DeadLetter.from_entry(*letters[0])
-        streams = self.keys.streams_by_level()
-        target = letter.origin if letter.origin in streams else streams[0]
-        with translated(SendTaskError, self.connector.address):
-            return await self.scripts.replay(self.keys.dead, target, dead_letter_id) is not None
+        """Put one dead letter back on its stream (deliveries reset); False if absent."""
+        return await self.dead_letter_store.replay(dead_letter_id)
 
     async def replay_dead_letters(self, count: int | None = None) -> int:
         """Replay the oldest ``count`` dead letters (all when None); return how many."""
-        replayed = 0
-        while count is None or replayed < count:
-            batch = 100 if count is None else min(100, count - replayed)
-            letters = await self.dead_letters(batch)
-            if not letters:
-                break
-            for letter in letters:
-                replayed += await self.replay_dead_letter(letter.id)
-        return replayed
+        return await self.dead_letter_store.replay_oldest(count)
 
     async def delete_dead_letters(self, *dead_letter_ids: str) -> int:
         """Forget dead letters for good; return how many existed."""
-        if not dead_letter_ids:
-            return 0
-        with translated(SendTaskError, self.connector.address):
-            return int(await self.redis.xdel(self.keys.dead, *dead_letter_ids))
+        return await self.dead_letter_store.delete(*dead_letter_ids)
 
 
 class RedisBroker(RedisStreamBroker):
