@@ -12,6 +12,7 @@ def test_exported_names() -> None:
     assert sorted(taskiq_aio_pika.__all__) == [
         "AioPikaBroker",
         "DeadLetter",
+        "Exchange",
         "ExchangeType",
         "Queue",
         "QueueArgumentsMismatchError",

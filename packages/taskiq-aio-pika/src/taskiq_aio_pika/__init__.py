@@ -10,12 +10,13 @@ from aio_pika import ExchangeType
 from taskiq_aio_pika.broker import AioPikaBroker
 from taskiq_aio_pika.dead_letters import DeadLetter
 from taskiq_aio_pika.exceptions import QueueArgumentsMismatchError, TopologyError
-from taskiq_aio_pika.topology import Queue, QueueType
+from taskiq_aio_pika.topology import Exchange, Queue, QueueType
 from taskiq_aio_pika.urls import mask_url
 
 __all__ = [
     "AioPikaBroker",
     "DeadLetter",
+    "Exchange",
     "ExchangeType",
     "Queue",
     "QueueArgumentsMismatchError",

@@ -39,6 +39,7 @@ from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors
 from taskiq_aio_pika.exceptions import TopologyError
 from taskiq_aio_pika.topology import (
     PLUGIN_DELAY_HEADER,
+    Exchange,
     Queue,
     QueueType,
     dead_letter_arguments,
@@ -88,6 +89,13 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         connection_name: str | None = None,
         delay_queue_expires_ms: int = DEFAULT_DELAY_QUEUE_EXPIRES_MS,
         publish_timeout: float = 30.0,
+        exchange: Exchange | None = None,
+        task_queues: Sequence[Queue] | None = None,
+        dead_letter_queue: Queue | None = None,
+        delay_queue: Queue | None = None,
+        delayed_message_exchange: Exchange | None = None,
+        label_for_routing: str = "queue_name",
+        label_for_priority: str = "priority",
         **connection_kwargs: Any,
     ) -> None:
         super().__init__(result_backend, task_id_generator)
@@ -95,27 +103,43 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
             raise ValueError("qos (the prefetch count) must be 0 (unlimited) or more.")
         self.url = url or DEFAULT_URL
         self.qos = qos
-        self.exchange_name = exchange_name
-        self.exchange_type = ExchangeType(exchange_type)
-        self.declare_exchange = declare_exchange
+        self.exchange = exchange or Exchange(
+            exchange_name, ExchangeType(exchange_type), declare=declare_exchange
+        )
+        self.exchange_name = self.exchange.name
+        self.exchange_type = self.exchange.type
+        self.declare_exchange = self.exchange.declare
         self.declare_queues = declare_queues
         self.delayed_message_exchange_plugin = delayed_message_exchange_plugin
-        self.dead_letter_exchange_name = dead_letter_exchange_name or f"{exchange_name}.dead_letter"
+        #: Accepted for Taskiq compatibility; the plugin's exchange is the main one here.
+        self.delayed_message_exchange = delayed_message_exchange
+        self.label_for_routing = label_for_routing
+        self.label_for_priority = label_for_priority
+        self.dead_letter_exchange_name = (
+            dead_letter_exchange_name or f"{self.exchange_name}.dead_letter"
+        )
         self.connection_name = connection_name
         self.publish_timeout = publish_timeout
         self.connection_kwargs = connection_kwargs
-        main = Queue(queue_name, routing_key, max_priority, QueueType(queue_type))
-        self.queues: dict[str, Queue] = {main.name: main}
-        self.queues.update((queue.name, queue) for queue in queues)
-        self.main_queue = main
-        self.dead_letter_queues = {name: q.dead_letter_queue for name, q in self.queues.items()}
-        self.dead_letter_queues[main.name] = dead_letter_queue_name or main.dead_letter_queue
-        self.listen_queues: list[str] = []
-        self.with_listen_queues(*(listen_queues or self.queues))
+        self._main_dead_letter = dead_letter_queue_name or (
+            dead_letter_queue.name if dead_letter_queue else None
+        )
+        given = list(task_queues or ())
+        main = (
+            given[0]
+            if given
+            else Queue(queue_name, routing_key, max_priority, QueueType(queue_type))
+        )
+        # Taskiq's with_queue() replaces the default queue the broker made up itself.
+        default_queue = queue_name == "taskiq" and routing_key == "#"
+        self._implicit_main = default_queue and not given and not queues
+        self._set_queues(main, *given[1:], *queues)
+        if listen_queues:
+            self.with_listen_queues(*listen_queues)
         self.delays = DelayQueues(
-            f"{exchange_name}.delay",
-            delay_queue_name or f"{queue_name}.delay",
-            exchange_name,
+            f"{self.exchange_name}.delay",
+            delay_queue_name or (delay_queue.name if delay_queue else f"{main.name}.delay"),
+            self.exchange_name,
             delay_queue_expires_ms,
         )
         self._connection: AbstractRobustConnection | None = None
@@ -123,6 +147,36 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         self._exchange: AbstractExchange | None = None
 
     # -- configuration -----------------------------------------------------
+
+    def _set_queues(self, main: Queue, *others: Queue) -> None:
+        self.main_queue = main
+        self.queues: dict[str, Queue] = {main.name: main}
+        self.queues.update((queue.name, queue) for queue in others)
+        self.dead_letter_queues = {name: q.dead_letter_queue for name, q in self.queues.items()}
+        self.dead_letter_queues[main.name] = self._main_dead_letter or main.dead_letter_queue
+        self.listen_queues: list[str] = list(self.queues)
+
+    def with_queue(self, queue: Queue) -> Self:
+        """Declare and consume ``queue`` too (Taskiq's builder; call before startup).
+
+        On a broker built without any queue, the first call replaces the
+        default ``taskiq`` queue, so a worker made with it consumes ``queue`` only.
+        """
+        if self._implicit_main:
+            return self.with_queues(queue)
+        self.queues[queue.name] = queue
+        self.dead_letter_queues[queue.name] = queue.dead_letter_queue
+        if queue.name not in self.listen_queues:
+            self.listen_queues.append(queue.name)
+        return self
+
+    def with_queues(self, *queues: Queue) -> Self:
+        """Use exactly ``queues`` (the first is the default destination); consume all."""
+        if not queues:
+            raise ValueError("with_queues() needs at least one Queue.")
+        self._implicit_main = False
+        self._set_queues(*queues)
+        return self
 
     def with_listen_queues(self, *names: str) -> Self:
         """Make this process's worker consume only ``names`` (declared queues)."""
@@ -212,7 +266,17 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
             return await channel.get_exchange(self.exchange_name, ensure=False)
         if self.delayed_message_exchange_plugin:
             return await self._delayed_exchange(channel)
-        return await channel.declare_exchange(self.exchange_name, self.exchange_type, durable=True)
+        spec = self.exchange
+        return await channel.declare_exchange(
+            spec.name,
+            spec.type,
+            durable=spec.durable,
+            auto_delete=spec.auto_delete,
+            internal=spec.internal,
+            passive=spec.passive,
+            arguments=dict(spec.arguments) or None,
+            timeout=spec.timeout,
+        )
 
     async def _delayed_exchange(self, channel: AbstractChannel) -> AbstractExchange:
         try:
@@ -235,6 +299,9 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
             ) from exc
 
     async def _declare_queue(self, channel: AbstractChannel, queue: Queue) -> None:
+        if not queue.declare:  # Taskiq's Queue(declare=False): it must exist already
+            await channel.get_queue(queue.name, ensure=True)
+            return
         dead_letter_name = self.dead_letter_queues[queue.name]
         dead = await channel.declare_queue(
             dead_letter_name,
@@ -244,22 +311,33 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         await dead.bind(self.dead_letter_exchange_name, routing_key=queue.name)
         declared = await channel.declare_queue(
             queue.name,
-            durable=True,
+            durable=queue.durable,
+            exclusive=queue.exclusive,
+            passive=queue.passive,
+            auto_delete=queue.auto_delete,
             arguments=queue_arguments(queue, self.dead_letter_exchange_name),
+            timeout=queue.timeout,
         )
-        await declared.bind(self.exchange_name, routing_key=queue.binding_key)
+        await declared.bind(
+            self.exchange_name,
+            routing_key=queue.binding_key,
+            arguments=dict(queue.bind_arguments) or None,
+            timeout=queue.bind_timeout,
+        )
 
     # -- sending -----------------------------------------------------------
 
     async def kick(self, message: BrokerMessage) -> None:
         """Publish ``message`` and wait for RabbitMQ's confirm.
 
-        Labels: ``queue_name`` sends to that queue directly, ``routing_key``
-        routes through the exchange, ``delay`` (seconds) and ``priority``.
-        Raises `SendTaskError` when the message is nacked, unroutable, or the
-        connection does not come back within ``publish_timeout`` seconds.
+        Labels: ``queue_name`` (or ``label_for_routing``) sends to that queue
+        directly (a known queue's routing key names that queue too),
+        ``routing_key`` routes through the exchange, ``delay`` (seconds) and
+        ``priority`` (or ``label_for_priority``). Raises `SendTaskError` when
+        the message is nacked, unroutable, or the connection does not come
+        back within ``publish_timeout`` seconds.
         """
-        queue_name = labels.text(message.labels, "queue_name")
+        queue_name = self._queue_for(labels.text(message.labels, self.label_for_routing))
         routing_key = queue_name or labels.text(message.labels, "routing_key")
         delay = labels.delay_ms(message.labels)
         amqp_message = self._amqp_message(message)
@@ -272,12 +350,19 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
             ),
         )
 
+    def _queue_for(self, label: str | None) -> str | None:
+        """The queue a routing label names: a queue's name, or a known queue's routing key."""
+        if label is None or label in self.queues:
+            return label
+        by_key = [q.name for q in self.queues.values() if q.routing_key == label]
+        return by_key[0] if len(by_key) == 1 else label
+
     def _amqp_message(self, message: BrokerMessage) -> Message:
         return Message(
             body=message.message,
             message_id=message.task_id,
             type=message.task_name,
-            priority=labels.priority(message.labels),
+            priority=labels.priority(message.labels, self.label_for_priority),
             delivery_mode=DeliveryMode.PERSISTENT,
             headers={},
         )
@@ -371,8 +456,9 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
             channel = await self._connection.channel()
             await channel.set_qos(prefetch_count=self.qos)
             for name in self.listen_queues:
+                spec = self.queues[name]
                 queue = await channel.get_queue(name, ensure=self.declare_queues)
-                await queue.consume(callback)
+                await queue.consume(callback, arguments=dict(spec.consumer_arguments) or None)
         try:
             yield
         finally:

@@ -49,9 +49,9 @@ def delay_ms(labels: Mapping[str, Any]) -> int | None:
     return milliseconds or None
 
 
-def priority(labels: Mapping[str, Any]) -> int | None:
-    """The ``priority`` label as an AMQP priority (0..255; a queue caps it at its maximum)."""
-    value = _number(labels, "priority")
+def priority(labels: Mapping[str, Any], name: str = "priority") -> int | None:
+    """The ``name`` label as an AMQP priority (0..255; a queue caps it at its maximum)."""
+    value = _number(labels, name)
     if value is None:
         return None
     return max(0, min(int(value), 255))

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
+
+from aio_pika import ExchangeType
 
 #: Header the delay exchange routes on (value: the delay in milliseconds, as text).
 #: Not ``x-``-prefixed: headers exchanges ignore ``x-`` headers when matching.
@@ -37,6 +39,9 @@ class QueueType(str, enum.Enum):
 
     CLASSIC = "classic"
     QUORUM = "quorum"
+    #: Accepted so Taskiq's ``QueueType.STREAM`` imports, but refused by `Queue`:
+    #: stream queues have no dead-lettering and never forget a message.
+    STREAM = "stream"
 
 
 @dataclass(frozen=True)
@@ -46,18 +51,42 @@ class Queue:
     ``routing_key`` is the binding key on the broker's exchange (topic patterns
     such as ``"reports.*"`` work with a topic exchange); it defaults to the name.
     ``arguments`` are merged over the broker's own (dead-lettering, priority, type).
+
+    The keyword-only fields are those of Taskiq's ``taskiq_aio_pika.Queue``:
+    ``type`` is another spelling of ``queue_type``; ``declare=False`` uses a
+    queue that must already exist; ``durable``, ``exclusive``, ``auto_delete``
+    and ``passive`` go to the declaration, ``bind_arguments`` to the binding and
+    ``consumer_arguments`` to the consumer.
     """
 
-    name: str
+    name: str = "taskiq"
     routing_key: str | None = None
     max_priority: int | None = None
     queue_type: QueueType = QueueType.CLASSIC
     arguments: Mapping[str, Any] = field(default_factory=dict)
+    _: KW_ONLY
+    type: QueueType | str | None = None
+    declare: bool = True
+    durable: bool = True
+    exclusive: bool = False
+    passive: bool = False
+    auto_delete: bool = False
+    timeout: float | None = None
+    bind_arguments: Mapping[str, Any] = field(default_factory=dict)
+    bind_timeout: float | None = None
+    consumer_arguments: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("A queue needs a non-empty name.")
-        object.__setattr__(self, "queue_type", QueueType(self.queue_type))
+        chosen = QueueType(self.queue_type if self.type is None else self.type)
+        if chosen is QueueType.STREAM:
+            raise ValueError(
+                f"Queue {self.name!r}: stream queues are not supported (no dead-lettering, "
+                "no per-message ack semantics); use QueueType.CLASSIC or QueueType.QUORUM.",
+            )
+        object.__setattr__(self, "queue_type", chosen)
+        object.__setattr__(self, "type", chosen)
         if self.max_priority is not None and not 1 <= self.max_priority <= 255:
             raise ValueError(f"max_priority of queue {self.name!r} must be 1..255.")
         if self.max_priority is not None and self.queue_type is QueueType.QUORUM:
@@ -75,6 +104,32 @@ class Queue:
     def dead_letter_queue(self) -> str:
         """Default name of this queue's dead-letter queue."""
         return f"{self.name}.dead_letter"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """The exchange tasks are published to, as Taskiq's ``taskiq_aio_pika.Exchange``.
+
+    Passing ``exchange=Exchange(...)`` to `AioPikaBroker` sets ``exchange_name``,
+    ``exchange_type`` and ``declare_exchange`` at once; ``durable``,
+    ``auto_delete``, ``internal``, ``passive`` and ``arguments`` go to the
+    declaration.
+    """
+
+    name: str = "taskiq"
+    type: ExchangeType = ExchangeType.TOPIC
+    internal: bool = False
+    passive: bool = False
+    auto_delete: bool = False
+    declare: bool = True
+    durable: bool = True
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("An exchange needs a non-empty name.")
+        object.__setattr__(self, "type", ExchangeType(self.type))
 
 
 def queue_arguments(queue: Queue, dead_letter_exchange: str) -> dict[str, Any]:
