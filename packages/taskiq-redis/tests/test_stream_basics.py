@@ -218,3 +218,29 @@ def test_default_timings_redeliver_a_dead_workers_task_within_30_seconds() -> No
     broker = RedisBroker("redis://127.0.0.1:6379/0")
     worst_ms = broker.idle_timeout + broker.idle_timeout / 4 + broker.block
     assert worst_ms < 30_000
+
+
+async def test_shutdown_returns_entries_a_cancelled_read_left_behind(
+    redis_url: str,
+    queue_name: str,
+    redis_client: Redis,
+) -> None:
+    first = RedisBroker(redis_url, queue_name=queue_name, idle_timeout=60_000, xread_block=100)
+    await first.startup()
+    await first.kick(_message("lost?", b"lost?"))
+    stream, group = first.keys.stream(), first.consumer_group_name
+    # A read cancelled by the receiver after Redis answered: the entry is pending for
+    # this consumer, but the broker never saw the reply.
+    await redis_client.xreadgroup(group, first.consumer_name, {stream: ">"}, count=1)
+    assert first.leases.held == {}
+    await first.shutdown()
+    consumers = {c["name"] for c in await redis_client.xinfo_consumers(stream, group)}
+    assert first.consumer_name.encode() not in consumers
+    second = RedisBroker(redis_url, queue_name=queue_name, idle_timeout=60_000, xread_block=100)
+    await second.startup()
+    listener = second.listen()
+    message = await next_message(listener, timeout=5)
+    assert message.data == b"lost?"
+    await message.ack()
+    await listener.aclose()
+    await second.shutdown()

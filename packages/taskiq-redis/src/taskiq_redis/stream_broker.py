@@ -175,10 +175,36 @@ class RedisStreamBroker(BaseRedisBroker):
         self._background.clear()
         if self._leases is not None:
             await self._give_back(list(self._leases.held.values()))
+            await self._leave_group()
         await super().shutdown()
         self._scripts = None
         self._leases = None
         self._stopping = asyncio.Event()
+
+    async def _leave_group(self) -> None:
+        """Return entries a cancelled read delivered but never reported, then leave the group.
+
+        A read cancelled at the wrong moment can leave entries pending for this consumer
+        that it never saw; they go back too. A consumer holding nothing is deleted so
+        that the group does not collect one consumer per process ever started.
+        """
+        for stream in self.keys.streams_by_level():
+            try:
+                await self._leave_stream(stream)
+            except TRANSIENT_ERRORS as exc:
+                logger.warning("Could not leave the group of %s cleanly: %s", stream, exc)
+
+    async def _leave_stream(self, stream: str) -> None:
+        group, consumer = self.consumer_group_name, self.consumer_name
+        pending: Any = await self.redis.xpending_range(
+            stream, group, min="-", max="+", count=10_000, consumername=consumer
+        )
+        ids = [_text(entry["message_id"]) for entry in pending]
+        if ids:
+            moved = await self.scripts.requeue(stream, group, ids)
+            logger.info("Returned %d unreported entries to %s.", moved, stream)
+        if len(ids) < 10_000:  # all returned: deleting the consumer drops nothing
+            await self.redis.xgroup_delconsumer(stream, group, consumer)
 
     async def _give_back(self, deliveries: Iterable[Delivery]) -> None:
         by_stream: dict[str, list[str]] = {}
