@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
 from taskiq import (
+    AsyncBroker,
+    BrokerMessage,
     InMemoryBroker,
     NoResultError,
     TaskiqEvents,
@@ -16,6 +19,7 @@ from taskiq import (
     TaskiqResultTimeoutError,
     TaskiqState,
 )
+from taskiq.result_backends.dummy import DummyResultBackend
 
 
 class RecordingErrors(TaskiqMiddleware):
@@ -174,3 +178,35 @@ async def test_with_broker_sends_through_another_in_memory_broker() -> None:
 
     task = await hello.kicker().with_broker(second_broker).with_labels(delay=0.1).kiq()
     assert (await task.wait_result(timeout=20)).return_value == "hello"
+
+
+async def test_broker_without_result_backend_reads_results_as_none() -> None:
+    class SendOnly(AsyncBroker):
+        """A transport with no result backend, like getting-started's AioPikaBroker."""
+
+        async def kick(self, message: BrokerMessage) -> None:
+            """Nobody runs it: the point is what the client reads back."""
+
+        async def listen(self) -> AsyncGenerator[bytes, None]:  # pragma: no cover
+            raise NotImplementedError
+            yield b""
+
+    broker = SendOnly()
+
+    @broker.task
+    async def add_one(value: int) -> int:
+        return value + 1
+
+    assert isinstance(broker.result_backend, DummyResultBackend)
+    task = await add_one.kiq(1)
+    assert await task.is_ready()
+    result = await task.wait_result(timeout=5)
+    assert (result.is_err, result.return_value, result.execution_time) == (False, None, 0.0)
+
+
+def test_result_types_import_from_the_backend_module_as_in_taskiq() -> None:
+    from taskiq.abc.result_backend import TaskiqResult as FromBackendModule
+    from taskiq.brokers.inmemory_broker import InmemoryResultBackend
+
+    assert FromBackendModule is TaskiqResult
+    assert isinstance(InMemoryBroker().result_backend, InmemoryResultBackend)
