@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from taskiq import (
+    Context,
     InMemoryBroker,
     ScheduledTask,
     SchedulerPlugin,
     ScheduleSource,
+    TaskiqDepends,
     TaskiqScheduler,
 )
 from taskiq.abc.scheduler_plugin import SchedulerPlugin as PluginFromAbc
@@ -141,3 +143,43 @@ def test_scheduler_plugin_import_paths_and_label_source_example() -> None:
     assert PluginFromAbc is SchedulerPlugin
     assert scheduler.plugins == [plugin]
     assert TaskiqScheduler(broker, [LabelScheduleSource(broker)]).plugins == []
+
+
+class StoringSource(ScheduleSource):
+    """Keeps what ``schedule_by_*`` adds, like a database-backed source."""
+
+    def __init__(self) -> None:
+        self.schedules: dict[str, ScheduledTask] = {}
+
+    async def get_schedules(self) -> list[ScheduledTask]:
+        return list(self.schedules.values())
+
+    async def add_schedule(self, schedule: ScheduledTask) -> None:
+        self.schedules[schedule.schedule_id] = schedule
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        self.schedules.pop(schedule_id, None)
+
+
+async def test_kicker_task_id_is_stored_with_the_schedule_and_used_when_it_fires() -> None:
+    broker = InMemoryBroker()
+    ran: asyncio.Queue[str] = asyncio.Queue()
+
+    @broker.task(task_name="compat.fixed_id")
+    async def fixed_id(context: Context = TaskiqDepends()) -> None:
+        await ran.put(context.message.task_id)
+
+    source = StoringSource()
+    due = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+    created = await fixed_id.kicker().with_task_id("report-2024").schedule_by_time(source, due)
+    assert source.schedules[created.schedule_id].task_id == "report-2024"
+    plain = await fixed_id.schedule_by_time(StoringSource(), due)
+    assert plain.task.task_id is None
+
+    scheduler = TaskiqScheduler(broker, [source])
+    running = asyncio.create_task(run_scheduler_task(scheduler, run_startup=True))
+    try:
+        assert await asyncio.wait_for(ran.get(), DEADLINE) == "report-2024"
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)

@@ -250,6 +250,7 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
             args=message.args,
             kwargs=message.kwargs,
             schedule_id=self.custom_schedule_id or self.broker.id_generator(),
+            task_id=self.custom_task_id,
             **trigger,
         )
         now = utc_now()

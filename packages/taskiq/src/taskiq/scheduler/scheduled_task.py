@@ -27,6 +27,9 @@ class ScheduledTask(BaseModel):
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     schedule_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    #: Task id every firing is sent with (``kicker().with_task_id(...)`` before
+    #: ``schedule_by_*``); None gives each firing a fresh id.
+    task_id: str | None = None
     cron: str | None = None
     cron_offset: str | datetime.timedelta | None = None
     time: datetime.datetime | None = None

@@ -129,6 +129,8 @@ class TaskiqScheduler:
         await self._notify_plugins("pre_send", source, task)
         logger.info("Sending task %s (schedule %s).", task.task_name, task.schedule_id)
         kicker: AsyncKicker[..., object] = AsyncKicker(task.task_name, self.broker, task.labels)
+        if task.task_id is not None:
+            kicker.with_task_id(task.task_id)
         await kicker.kiq(*task.args, **task.kwargs)
         await _maybe_await(source.post_send(task))
         await self._notify_plugins("post_send", source, task)
