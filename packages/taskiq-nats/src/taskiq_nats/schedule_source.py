@@ -16,6 +16,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, NoKeysError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
+from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.schedule_source import ScheduleSource
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.scheduler.scheduled_task import ScheduledTask
@@ -28,18 +29,39 @@ from taskiq_nats.result_backend import result_key
 logger = logging.getLogger("taskiq_nats")
 
 
+def _broker_connection(
+    broker: AsyncBroker,
+    options: dict[str, Any],
+) -> tuple[connection.Servers, dict[str, Any]]:
+    """The servers and connection options of a taskiq_nats broker (own options win)."""
+    servers = getattr(broker, "servers", None)
+    if servers is None:
+        raise TypeError(
+            f"NATSKeyValueScheduleSource needs NATS server URLs or a taskiq_nats broker, "
+            f"got {type(broker).__name__}.",
+        )
+    broker_options: dict[str, Any] = dict(getattr(broker, "connection_kwargs", {}))
+    return servers, {**broker_options, **options}
+
+
 class NATSKeyValueScheduleSource(ScheduleSource):
-    """A `ScheduleSource` in the KV bucket ``bucket_name``; keys start with ``prefix``."""
+    """A `ScheduleSource` in the KV bucket ``bucket_name``; keys start with ``prefix``.
+
+    ``servers`` may also be one of this package's brokers, as Taskiq's docs show
+    (``NATSKeyValueScheduleSource(broker)``): its servers and connection options are used.
+    """
 
     def __init__(
         self,
-        servers: connection.Servers,
+        servers: connection.Servers | AsyncBroker,
         bucket_name: str = "taskiq_schedules",
         prefix: str = "schedule",
         serializer: TaskiqSerializer | None = None,
         connect_attempts: int = connection.DEFAULT_CONNECT_ATTEMPTS,
         **connect_options: Any,
     ) -> None:
+        if isinstance(servers, AsyncBroker):
+            servers, connect_options = _broker_connection(servers, connect_options)
         self.servers = servers
         self.bucket_name = bucket_name
         self.prefix = prefix
