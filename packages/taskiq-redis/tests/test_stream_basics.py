@@ -244,3 +244,23 @@ async def test_shutdown_returns_entries_a_cancelled_read_left_behind(
     await message.ack()
     await listener.aclose()
     await second.shutdown()
+
+
+async def test_additional_streams_are_read_and_acked_too(
+    redis_url: str,
+    queue_name: str,
+    redis_client: Redis,
+) -> None:
+    extra = f"{queue_name}-extra"
+    broker = RedisBroker(
+        redis_url, queue_name=queue_name, additional_streams={extra: ">"}, xread_block=100
+    )
+    await broker.startup()
+    await redis_client.xadd(extra, {"data": b"from elsewhere"})
+    listener = broker.listen()
+    message = await next_message(listener)
+    assert message.data == b"from elsewhere"
+    await message.ack()
+    assert await redis_client.xlen(extra) == 0
+    await listener.aclose()
+    await broker.shutdown()

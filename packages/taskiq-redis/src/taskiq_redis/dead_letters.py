@@ -73,7 +73,9 @@ class DeadLetterStore:
         scripts: StreamScripts,
         keys: StreamQueueKeys,
         address: RedisAddress,
+        targets: list[str] | None = None,
     ) -> None:
+        self.targets = targets or keys.streams_by_level()
         self.redis = redis
         self.scripts = scripts
         self.keys = keys
@@ -92,8 +94,8 @@ class DeadLetterStore:
         if not found:
             return False
         letter = DeadLetter.from_entry(*found[0])
-        streams = self.keys.streams_by_level()
-        target = letter.origin if letter.origin in streams else streams[0]
+        default = self.keys.stream()
+        target = letter.origin if letter.origin in self.targets else default
         with translated(SendTaskError, self.address):
             return await self.scripts.replay(self.keys.dead, target, dead_letter_id) is not None
 

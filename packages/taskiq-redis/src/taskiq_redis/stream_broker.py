@@ -88,6 +88,7 @@ class RedisStreamBroker(BaseRedisBroker):
         idle_timeout: int = DEFAULT_IDLE_TIMEOUT_MS,
         unacknowledged_batch_size: int = 100,
         xread_count: int = 1,
+        additional_streams: dict[str, str | int] | None = None,
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
         max_priority: int | None = None,
         dead_letter_maxlen: int = DEFAULT_DEAD_LETTER_MAXLEN,
@@ -116,6 +117,10 @@ class RedisStreamBroker(BaseRedisBroker):
         self.idle_timeout = idle_timeout
         self.unacknowledged_batch_size = unacknowledged_batch_size
         self.count = max(1, xread_count)
+        self.additional_streams = {
+            name: str(start) for name, start in (additional_streams or {}).items()
+        }
+        self.streams = [*self.keys.streams_by_urgency(), *self.additional_streams]
         self.max_deliveries = max_deliveries
         self.dead_letter_maxlen = dead_letter_maxlen
         self._scripts: StreamScripts | None = None
@@ -149,12 +154,13 @@ class RedisStreamBroker(BaseRedisBroker):
             await self._declare_groups()
 
     async def _declare_groups(self) -> None:
-        for stream in self.keys.streams_by_level():
+        for stream in self.streams:
+            start = self.additional_streams.get(stream, self.consumer_id)
             try:
                 await self.redis.xgroup_create(
                     stream,
                     self.consumer_group_name,
-                    id=self.consumer_id,
+                    id=self.consumer_id if start == ">" else start,
                     mkstream=self.mkstream,
                 )
             except ResponseError as exc:
@@ -188,7 +194,7 @@ class RedisStreamBroker(BaseRedisBroker):
         that it never saw; they go back too. A consumer holding nothing is deleted so
         that the group does not collect one consumer per process ever started.
         """
-        for stream in self.keys.streams_by_level():
+        for stream in self.streams:
             try:
                 await self._leave_stream(stream)
             except TRANSIENT_ERRORS as exc:
@@ -303,7 +309,7 @@ class RedisStreamBroker(BaseRedisBroker):
 
     async def _prune_consumers(self) -> None:
         forget_after = max(CONSUMER_FORGET_AFTER_MS, 3 * self.idle_timeout)
-        for stream in self.keys.streams_by_level():
+        for stream in self.streams:
             deleted = await self.scripts.prune(
                 stream, self.consumer_group_name, forget_after, self.consumer_name
             )
@@ -312,7 +318,7 @@ class RedisStreamBroker(BaseRedisBroker):
 
     async def _read_new(self) -> list[Delivery]:
         """New entries: the most urgent non-empty stream first, else block on all of them."""
-        streams = self.keys.streams_by_urgency()
+        streams = self.streams
         if len(streams) > 1:
             first = await self.scripts.read_first(
                 streams, self.consumer_group_name, self.consumer_name, self.count
@@ -341,7 +347,7 @@ class RedisStreamBroker(BaseRedisBroker):
 
     async def _claim_idle(self) -> list[Delivery]:
         """Take over entries idle for ``idle_timeout`` (their worker died); most urgent first."""
-        for stream in self.keys.streams_by_urgency():
+        for stream in self.streams:
             claimed = await self._claim_from(stream)
             if claimed:
                 return claimed
@@ -457,7 +463,9 @@ class RedisStreamBroker(BaseRedisBroker):
     @property
     def dead_letter_store(self) -> DeadLetterStore:
         """The queue's dead-letter stream; the methods below delegate to it."""
-        return DeadLetterStore(self.redis, self.scripts, self.keys, self.connector.address)
+        return DeadLetterStore(
+            self.redis, self.scripts, self.keys, self.connector.address, self.streams
+        )
 
     async def dead_letters(self, count: int = 100) -> list[DeadLetter]:
         """The oldest ``count`` dead letters of this queue."""
