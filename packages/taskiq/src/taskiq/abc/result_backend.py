@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from taskiq.exceptions import TaskiqResultTimeoutError
 
 # Imported at run time: backends written for Taskiq import it from this module.
-from taskiq.result import TaskiqResult
+from taskiq.result import TaskiqResult as TaskiqResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.depends.progress_tracker import TaskProgress
