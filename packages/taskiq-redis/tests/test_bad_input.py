@@ -60,3 +60,12 @@ async def test_kick_while_redis_is_down_raises_send_task_error() -> None:
         await broker.kick(BrokerMessage(task_id="x", task_name="t", message=b"{}", labels={}))
     assert f"127.0.0.1:{port}" in str(caught.value)
     await broker.shutdown()
+
+
+async def test_unknown_connection_option_fails_startup_naming_it() -> None:
+    broker = RedisBroker("redis://127.0.0.1:6379/0", no_such_option=1)
+    with pytest.raises(BrokerConnectionError) as caught:
+        await broker.startup()
+    assert "no_such_option" in str(caught.value)
+    assert "127.0.0.1:6379" in str(caught.value)
+    await broker.shutdown()

@@ -99,8 +99,16 @@ def connection_error(address: RedisAddress, exc: BaseException) -> BrokerConnect
 
 
 def bad_url_error(url: str, exc: BaseException) -> BrokerConnectionError:
-    """The error for a URL redis-py cannot parse (wrong scheme, bad port, ...)."""
+    """The error for a URL redis-py cannot parse (wrong scheme, bad port, ...).
+
+    A `TypeError` means an unknown keyword reached redis-py's connection pool.
+    """
     address = RedisAddress.from_url(url)
+    if isinstance(exc, TypeError):
+        return BrokerConnectionError(
+            f"Invalid connection option for Redis at {address}: {address.scrub(str(exc))}. "
+            "Extra keyword arguments are passed to redis-py's connection pool; check their names.",
+        )
     return BrokerConnectionError(
         f"Invalid Redis URL for {address}: {address.scrub(str(exc))}. "
         "Use redis://[[user]:password@]host[:port][/db], rediss://... or unix:///path.",
