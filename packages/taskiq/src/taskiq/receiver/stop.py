@@ -19,6 +19,8 @@ class _Marker(enum.Enum):
 STOPPED: Literal[_Marker.STOPPED] = _Marker.STOPPED
 #: `next_or_end` returns this when the iterator is exhausted.
 END: Literal[_Marker.END] = _Marker.END
+#: Seconds between two cancellations of an awaitable that ignored the first.
+RECANCEL_EVERY = 0.1
 
 
 async def unless_stopped(
@@ -37,15 +39,25 @@ async def unless_stopped(
     try:
         await asyncio.wait({pending, stop}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
-        pending.cancel()
-        await asyncio.wait({pending})  # a generator must not be running when it is closed
+        await cancel_for_sure(pending)  # a generator must not be running when it is closed
         raise
-    if not pending.done():
-        pending.cancel()
-        await asyncio.wait({pending})
+    await cancel_for_sure(pending)
     if pending.cancelled():
         return STOPPED
     return pending.result()
+
+
+async def cancel_for_sure(pending: asyncio.Future[Any]) -> None:
+    """Cancel ``pending`` until it has really ended.
+
+    Some drivers lose a cancellation (redis-py on Python 3.11 swallows one that
+    lands inside its own ``asyncio.wait_for``) and would go on waiting for a
+    message forever, hanging the worker's shutdown; so cancel again, every
+    `RECANCEL_EVERY` seconds, until the awaitable is done.
+    """
+    while not pending.done():
+        pending.cancel()
+        await asyncio.wait({pending}, timeout=RECANCEL_EVERY)
 
 
 async def next_or_end(iterator: AsyncIterator[_T]) -> _T | Literal[_Marker.END]:

@@ -1,4 +1,4 @@
-"""What a worker process adds around ``broker.listen()``: a fetch limit and sure cancellation.
+"""What a worker process adds around ``broker.listen()``: a fetch limit.
 
 A child that has reached ``--max-tasks-per-child`` must not take one message
 more than it will run (anything fetched and never started would be stranded
@@ -6,16 +6,12 @@ in a dying process), and its replacement should start right away rather than
 after the old child's last tasks end: the stream ends after ``limit``
 deliveries and ``on_limit`` runs right after the last one is handed over.
 
-When the worker stops, the receiver cancels the pending fetch. Some drivers
-lose that cancellation (redis-py on Python 3.11 swallows it when it lands in
-``asyncio.wait_for``), and the fetch would then wait forever for a message.
-Here a cancelled fetch is cancelled again until it really ends; if it ends
-with a delivery after all, that delivery is handed over rather than dropped.
+(A driver that loses the cancellation of a pending fetch is handled by the
+receiver itself, see `taskiq.receiver.stop.cancel_for_sure`.)
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
@@ -27,7 +23,6 @@ from taskiq.acks import AckableMessage
 logger = logging.getLogger("taskiq.worker")
 
 Delivery = bytes | str | AckableMessage
-_RECANCEL_EVERY = 0.1
 _NOTHING: Any = object()
 
 
@@ -37,7 +32,7 @@ def steady_listen(
     limit: int | None = None,
     on_limit: Callable[[], None] | None = None,
 ) -> Iterator[None]:
-    """While active, ``broker.listen()`` is cancellable for sure and ends after ``limit``.
+    """While active, ``broker.listen()`` ends after ``limit`` deliveries.
 
     The broker's own ``listen`` is restored on exit, so the broker can be
     served again later in the same process.
@@ -82,23 +77,7 @@ async def _steady_stream(
 
 async def _fetch(stream: AsyncIterator[Delivery]) -> Any:
     """The next delivery, or `_NOTHING` at the end of the stream."""
-    fetch = asyncio.ensure_future(stream.__anext__())
     try:
-        return await asyncio.shield(fetch)
+        return await stream.__anext__()
     except StopAsyncIteration:
         return _NOTHING
-    except asyncio.CancelledError:
-        delivery = await _cancel_for_sure(fetch)
-        if delivery is _NOTHING:
-            raise
-        return delivery  # it arrived as we stopped: the receiver decides
-
-
-async def _cancel_for_sure(fetch: asyncio.Future[Delivery]) -> Any:
-    """Cancel ``fetch`` until it ends; its delivery if it still produced one."""
-    while not fetch.done():
-        fetch.cancel()
-        await asyncio.wait({fetch}, timeout=_RECANCEL_EVERY)
-    if fetch.cancelled() or fetch.exception() is not None:
-        return _NOTHING
-    return fetch.result()
