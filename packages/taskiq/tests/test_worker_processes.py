@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -321,13 +322,17 @@ async def test_quick_successive_reloads_leave_exactly_one_child_per_slot(
     worker.send(signal.SIGHUP)  # while the first replacement is still starting
     await worker.wait_log("Reloading the children", count=2)
 
-    async def one_live_child() -> bool:
-        started = await harness.items("started")
-        live = [pid for pid in started if _alive(int(pid))]
-        # The first replacement may be stopped before it even started: not counted.
-        return len(live) == 1 and old not in live
+    async def only_the_newest_child_lives() -> bool:
+        # The supervisor logs every child it starts; a replacement stopped by the
+        # second SIGHUP may die before its startup hook ever records it.
+        spawned = re.findall(r"Started worker-0 \(pid (\d+)\)", worker.log())
+        if len(spawned) < 3:
+            return False
+        *replaced, newest = (int(pid) for pid in spawned)
+        return _alive(newest) and not any(_alive(pid) for pid in replaced)
 
-    await harness.wait_for(one_live_child)
+    await harness.wait_for(only_the_newest_child_lives)
+    assert not _alive(int(old))
     await harness.kick("record", "served")
     await harness.wait_items("done", 1)
     worker.send(signal.SIGTERM)
