@@ -22,18 +22,24 @@ from taskiq import AsyncBroker
 def populate_dependency_context(
     broker: AsyncBroker,
     app: Starlette,
-    loop: asyncio.AbstractEventLoop | None = None,
+    loop: asyncio.AbstractEventLoop | Mapping[str, Any] | None = None,
     lifespan_state: Mapping[str, Any] | None = None,
+    *,
+    asgi_state: Mapping[str, Any] | None = None,
 ) -> None:
     """Make `Request` and `HTTPConnection` injectable into ``broker``'s tasks.
 
     `init` calls this in a worker once the app has started. Call it yourself
     where no worker starts, for instance in tests with `InMemoryBroker`; the
     app's lifespan is then not run. ``loop`` is accepted for compatibility
-    with Taskiq's signature and is not needed.
+    with older Taskiq signatures and is not needed; newer Taskiq passes the
+    lifespan state third (``asgi_state``), so a mapping there is taken as the
+    state that ``request.state`` shows.
     """
-    del loop
-    request = Request(build_scope(app, lifespan_state), receive=_empty_body)
+    if isinstance(loop, Mapping):
+        asgi_state = loop
+    state = lifespan_state if lifespan_state is not None else asgi_state
+    request = Request(build_scope(app, state), receive=_empty_body)
     broker.add_dependency_context({Request: request, HTTPConnection: request})
 
 
