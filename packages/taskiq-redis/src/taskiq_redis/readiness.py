@@ -92,6 +92,7 @@ class ReadinessListener:
         pubsub = self._client().pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self.channel)
+            self._watch_reconnects(pubsub)
             self._subscribed.set()
             self._wake_everyone()  # anything published while we were away
             while not self._stopping.is_set():
@@ -101,6 +102,19 @@ class ReadinessListener:
         finally:
             with contextlib.suppress(*TRANSIENT_ERRORS):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _watch_reconnects(self, pubsub: Any) -> None:
+        """Wake every waiter whenever redis-py silently reconnects (and resubscribes).
+
+        A result published while the connection was down is missed by the
+        subscription, so each waiter must check again once it is back.
+        """
+        connection = getattr(pubsub, "connection", None)
+        if connection is not None and hasattr(connection, "register_connect_callback"):
+            connection.register_connect_callback(self._on_reconnect)
+
+    async def _on_reconnect(self, connection: Any) -> None:
+        self._wake_everyone()
 
     def _wake(self, data: bytes | str) -> None:
         task_id = data.decode() if isinstance(data, bytes) else data
