@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis, RedisCluster
 
-from taskiq_redis.connection import BaseConnector, default_retry
+from taskiq_redis.connection import BaseConnector, with_defaults
 from taskiq_redis.errors import RedisAddress, bad_url_error
 from taskiq_redis.list_broker import ListQueueBroker
 from taskiq_redis.result_backend import RedisAsyncResultBackend
@@ -30,7 +30,7 @@ class ClusterConnector(BaseConnector):
     ) -> None:
         self.address = RedisAddress.from_url(url, connection_kwargs.get("password"))
         self._url = url
-        connection_kwargs.setdefault("retry", default_retry())
+        with_defaults(connection_kwargs)
         if max_connection_pool_size is not None:
             connection_kwargs["max_connections"] = max_connection_pool_size
         self._kwargs = connection_kwargs

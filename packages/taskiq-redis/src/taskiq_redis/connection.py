@@ -22,9 +22,22 @@ from taskiq_redis.errors import RedisAddress, bad_url_error, connection_error
 DEFAULT_RETRY_ATTEMPTS = 2
 
 
+#: Seconds before a silent server (network partition, frozen host) counts as gone.
+DEFAULT_SOCKET_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+
 def default_retry() -> Retry:
     """Retry a failed command twice, 50 ms then 100 ms later."""
     return Retry(ExponentialBackoff(cap=0.5, base=0.05), DEFAULT_RETRY_ATTEMPTS)
+
+
+def with_defaults(connection_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Fill in our retry and timeout defaults where the caller chose nothing."""
+    connection_kwargs.setdefault("retry", default_retry())
+    connection_kwargs.setdefault("socket_timeout", DEFAULT_SOCKET_TIMEOUT)
+    connection_kwargs.setdefault("socket_connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+    return connection_kwargs
 
 
 class BaseConnector:
@@ -57,7 +70,7 @@ class Connector(BaseConnector):
         **connection_kwargs: Any,
     ) -> None:
         self.address = RedisAddress.from_url(url, connection_kwargs.get("password"))
-        connection_kwargs.setdefault("retry", default_retry())
+        with_defaults(connection_kwargs)
         try:
             self.pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
                 url,

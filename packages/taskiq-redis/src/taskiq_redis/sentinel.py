@@ -15,7 +15,7 @@ from redis.asyncio.sentinel import Sentinel
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
 
-from taskiq_redis.connection import BaseConnector, default_retry
+from taskiq_redis.connection import BaseConnector, with_defaults
 from taskiq_redis.errors import RedisAddress
 from taskiq_redis.list_broker import ListQueueBroker
 from taskiq_redis.pubsub_broker import PubSubBroker
@@ -39,7 +39,7 @@ class SentinelConnector(BaseConnector):
         password = connection_kwargs.get("password")
         self.address = RedisAddress.from_hosts(sentinels, password)
         self.address.address = f"master {master_name!r} via sentinels {self.address.address}"
-        connection_kwargs.setdefault("retry", default_retry())
+        with_defaults(connection_kwargs)
         self._sentinel = Sentinel(  # type: ignore[no-untyped-call]
             sentinels,
             min_other_sentinels=min_other_sentinels,

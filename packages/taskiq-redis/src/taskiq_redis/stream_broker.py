@@ -97,7 +97,6 @@ class RedisStreamBroker(BaseRedisBroker):
         **connection_kwargs: Any,
     ) -> None:
         connection_kwargs.setdefault("socket_timeout", xread_block / 1000 + 10)
-        connection_kwargs.setdefault("socket_connect_timeout", 5)
         super().__init__(
             url,
             task_id_generator=task_id_generator,
