@@ -9,6 +9,18 @@ from redis_test_helpers import eventually
 from taskiq.message import BrokerMessage
 from taskiq_redis import ListQueueBroker, PubSubBroker
 
+from conftest import RedisServer
+
+
+async def _wait_subscribed(url: str, channel: str) -> None:
+    async with Redis.from_url(url) as admin:
+
+        async def subscribed() -> bool:
+            counts = dict(await admin.pubsub_numsub(channel))
+            return int(counts.get(channel.encode(), 0)) == 1
+
+        await eventually(subscribed, what=f"a subscriber on {channel}")
+
 
 def _message(payload: bytes) -> BrokerMessage:
     return BrokerMessage(task_id="id", task_name="t", message=payload, labels={})
@@ -53,4 +65,27 @@ async def test_pubsub_broadcasts_to_every_worker(
     for listener in listeners:
         await listener.aclose()
     for broker in (*workers, client):
+        await broker.shutdown()
+
+
+async def test_list_and_pubsub_workers_carry_on_after_a_redis_restart(
+    redis_server: RedisServer,
+) -> None:
+    lists = ListQueueBroker(redis_server.url, queue_name="after-restart")
+    pubsub = PubSubBroker(redis_server.url, queue_name="after-restart")
+    list_listener = lists.listen()
+    pubsub_listener = pubsub.listen()
+    list_next = asyncio.ensure_future(list_listener.__anext__())
+    pubsub_next = asyncio.ensure_future(pubsub_listener.__anext__())
+    await _wait_subscribed(redis_server.url, "after-restart")
+    redis_server.stop()
+    redis_server.start()
+    await _wait_subscribed(redis_server.url, "after-restart")
+    await lists.kick(_message(b"queued"))
+    await pubsub.kick(_message(b"broadcast"))
+    assert await asyncio.wait_for(list_next, 20) == b"queued"
+    assert await asyncio.wait_for(pubsub_next, 20) == b"broadcast"
+    for listener in (list_listener, pubsub_listener):
+        await listener.aclose()
+    for broker in (lists, pubsub):
         await broker.shutdown()
