@@ -264,3 +264,18 @@ async def test_additional_streams_are_read_and_acked_too(
     assert await redis_client.xlen(extra) == 0
     await listener.aclose()
     await broker.shutdown()
+
+
+async def test_a_lost_consumer_group_is_recreated_while_listening(
+    broker: RedisBroker,
+    redis_client: Redis,
+) -> None:
+    listener = broker.listen()
+    waiting = asyncio.ensure_future(listener.__anext__())
+    await redis_client.xgroup_destroy(broker.keys.stream(), broker.consumer_group_name)
+    await broker.kick(_message("after", b"after the group vanished"))
+    message = await asyncio.wait_for(waiting, 20)
+    assert not isinstance(message, bytes)
+    assert message.data == b"after the group vanished"
+    await message.ack()
+    await listener.aclose()
