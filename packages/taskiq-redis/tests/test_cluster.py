@@ -14,6 +14,7 @@ from taskiq.result import TaskiqResult
 from taskiq.task import AsyncTaskiqTask
 from taskiq_redis.cluster import (
     ListQueueClusterBroker,
+    PubSubClusterBroker,
     RedisAsyncClusterResultBackend,
     RedisStreamClusterBroker,
 )
@@ -94,3 +95,24 @@ async def test_result_backend_on_a_cluster_pushes_readiness(redis_cluster_url: s
     await backend.shutdown()
     async with RedisCluster.from_url(redis_cluster_url) as client:
         await client.delete(f"tq-test:{task_id}")
+
+
+async def test_pubsub_on_a_cluster_reaches_a_subscriber(redis_cluster_url: str) -> None:
+    channel = f"p-{uuid.uuid4().hex[:8]}"
+    worker = PubSubClusterBroker(redis_cluster_url, queue_name=channel)
+    await worker.startup()
+    listener = worker.listen()
+    receiving = asyncio.ensure_future(listener.__anext__())
+    client = PubSubClusterBroker(redis_cluster_url, queue_name=channel)
+    await client.startup()
+
+    async def delivered() -> bool:  # publish until the subscription is live
+        await client.kick(_message(b"to every node"))
+        await asyncio.sleep(0.05)
+        return receiving.done()
+
+    await eventually(delivered, what="a broadcast received on the cluster")
+    assert receiving.result() == b"to every node"
+    await listener.aclose()
+    await worker.shutdown()
+    await client.shutdown()

@@ -11,6 +11,7 @@ DOCUMENTED = {
     "PubSubBroker",
     "RedisStreamClusterBroker",
     "ListQueueClusterBroker",
+    "PubSubClusterBroker",
     "RedisStreamSentinelBroker",
     "ListQueueSentinelBroker",
     "PubSubSentinelBroker",

@@ -7,6 +7,7 @@ letters. See docs/brokers/redis.md for every class and its guarantees.
 
 from taskiq_redis.cluster import (
     ListQueueClusterBroker,
+    PubSubClusterBroker,
     RedisAsyncClusterResultBackend,
     RedisStreamClusterBroker,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "ListQueueSentinelBroker",
     "ListRedisScheduleSource",
     "PubSubBroker",
+    "PubSubClusterBroker",
     "PubSubSentinelBroker",
     "RedisAsyncClusterResultBackend",
     "RedisAsyncResultBackend",

@@ -15,6 +15,7 @@ from redis.asyncio import Redis, RedisCluster
 from taskiq_redis.connection import BaseConnector, with_defaults
 from taskiq_redis.errors import RedisAddress, bad_url_error
 from taskiq_redis.list_broker import ListQueueBroker
+from taskiq_redis.pubsub_broker import PubSubBroker
 from taskiq_redis.result_backend import RedisAsyncResultBackend
 from taskiq_redis.stream_broker import RedisStreamBroker
 
@@ -69,6 +70,12 @@ class RedisStreamClusterBroker(RedisStreamBroker):
 
 class ListQueueClusterBroker(ListQueueBroker):
     """`ListQueueBroker` (at-most-once) on Redis Cluster."""
+
+    _connect = staticmethod(_cluster)
+
+
+class PubSubClusterBroker(PubSubBroker):
+    """`PubSubBroker` (broadcast, at-most-once) on Redis Cluster: PUBLISH reaches every node."""
 
     _connect = staticmethod(_cluster)
 
