@@ -205,3 +205,30 @@ async def test_waiters_survive_a_redis_restart(redis_server: RedisServer) -> Non
     assert time.monotonic() - stored_at < check_interval / 2, "woken by polling, not a push"
     await writer.shutdown()
     await backend.shutdown()
+
+
+async def test_unencodable_value_raises_result_set_error_and_pickle_stores_it(
+    redis_url: str,
+    queue_name: str,
+) -> None:
+    from types import SimpleNamespace
+
+    from taskiq.exceptions import ResultSetError
+    from taskiq.serializers import PickleSerializer
+
+    value: TaskiqResult[SimpleNamespace] = TaskiqResult(
+        is_err=False, return_value=SimpleNamespace(a=1), execution_time=0.1
+    )
+    json_backend: RedisAsyncResultBackend[SimpleNamespace] = RedisAsyncResultBackend(
+        redis_url, prefix_str=queue_name
+    )
+    with pytest.raises(ResultSetError) as caught:
+        await json_backend.set_result("t1", value)
+    assert "serializer" in str(caught.value)
+    pickle_backend: RedisAsyncResultBackend[SimpleNamespace] = RedisAsyncResultBackend(
+        redis_url, prefix_str=queue_name, serializer=PickleSerializer()
+    )
+    await pickle_backend.set_result("t2", value)
+    assert (await pickle_backend.get_result("t2")).return_value == SimpleNamespace(a=1)
+    for backend in (json_backend, pickle_backend):
+        await backend.shutdown()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
@@ -22,9 +22,10 @@ from taskiq.exceptions import (
     ResultGetError,
     ResultIsReadyError,
     ResultSetError,
+    TaskiqError,
 )
 from taskiq.result import TaskiqResult
-from taskiq.serializers import JSONSerializer
+from taskiq.serializers import JSONSerializer, PickleSerializer
 
 from taskiq_redis.connection import BaseConnector, Connector
 from taskiq_redis.errors import translated
@@ -99,7 +100,7 @@ class RedisAsyncResultBackend(AsyncResultBackend[_ReturnType]):
 
     async def set_result(self, task_id: str, result: TaskiqResult[_ReturnType]) -> None:
         """Store the result with its expiry, then announce it to waiters."""
-        payload = self.serializer.dumpb(result.model_dump(mode="json"))
+        payload = self._encode(task_id, result)
         with translated(ResultSetError, self.connector.address, task_id=task_id):
             await self._set(result_key(self.prefix_str, task_id), payload)
             await self.redis.publish(self.readiness.channel, task_id)
@@ -131,7 +132,7 @@ class RedisAsyncResultBackend(AsyncResultBackend[_ReturnType]):
 
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
         """Store the task's latest progress, expiring like results."""
-        payload = self.serializer.dumpb(progress.model_dump(mode="json"))
+        payload = self._encode(task_id, progress)
         with translated(ResultSetError, self.connector.address, task_id=task_id):
             await self._set(progress_key(self.prefix_str, task_id), payload)
 
@@ -147,10 +148,26 @@ class RedisAsyncResultBackend(AsyncResultBackend[_ReturnType]):
     async def _set(self, key: str, payload: bytes) -> None:
         await self.redis.set(key, payload, ex=self.result_ex_time, px=self.result_px_time)
 
+    def _encode(self, task_id: str, model: BaseModel) -> bytes:
+        """Serialize a result or progress; Pickle gets Python objects, the others JSON types."""
+        mode = "python" if isinstance(self.serializer, PickleSerializer) else "json"
+        try:
+            return self.serializer.dumpb(model.model_dump(mode=mode))
+        except (ValueError, TypeError) as exc:
+            raise ResultSetError(
+                task_id=task_id,
+                reason=(
+                    f"{type(self.serializer).__name__} cannot encode it ({exc!s:.200}); return "
+                    "JSON-compatible values or pass another serializer to the result backend"
+                ),
+            ) from exc
+
     def _decode(self, task_id: str, raw: Any, model: Any) -> Any:
         try:
             return model.model_validate(self.serializer.loadb(raw))
-        except (ValueError, TypeError, ValidationError) as exc:
+        except TaskiqError:
+            raise
+        except Exception as exc:
             raise ResultGetError(
                 task_id=task_id,
                 reason=f"the stored value is not a valid {model.__name__} ({exc!s:.200})",
