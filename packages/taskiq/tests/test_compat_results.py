@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from taskiq import (
     AsyncBroker,
+    AsyncResultBackend,
     BrokerMessage,
     InMemoryBroker,
     NoResultError,
@@ -213,3 +214,36 @@ def test_result_types_import_from_the_backend_module_as_in_taskiq() -> None:
 
     assert FromBackendModule is TaskiqResult
     assert isinstance(InMemoryBroker().result_backend, InmemoryResultBackend)
+
+
+async def test_delete_result_forgets_a_stored_result() -> None:
+    broker = InMemoryBroker()
+
+    @broker.task
+    async def answer() -> int:
+        return 42
+
+    await broker.startup()
+    task = await answer.kiq()
+    assert (await task.wait_result(timeout=20)).return_value == 42
+    await broker.result_backend.delete_result(task.task_id)
+    assert not await task.is_ready()
+    with pytest.raises(NoResultError):
+        await task.get_result()
+    await broker.result_backend.delete_result("never-stored")  # deleting nothing is fine
+    await broker.shutdown()
+
+
+async def test_delete_result_on_a_backend_without_it_says_so() -> None:
+    class ReadOnly(AsyncResultBackend[Any]):
+        async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None: ...
+
+        async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[Any]:
+            raise NoResultError(task_id=task_id)
+
+        async def is_result_ready(self, task_id: str) -> bool:
+            return False
+
+    with pytest.raises(NotImplementedError, match="ReadOnly cannot delete results"):
+        await ReadOnly().delete_result("x")
+    await DummyResultBackend().delete_result("x")

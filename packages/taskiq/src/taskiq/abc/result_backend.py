@@ -61,6 +61,12 @@ class AsyncResultBackend(ABC, Generic[_ReturnType]):
         """Return the last stored progress, or None."""
         return None
 
+    async def delete_result(self, task_id: str) -> None:
+        """Forget the result (and progress) of ``task_id``; backends that cannot, say so."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot delete results; let them expire instead.",
+        )
+
     async def wait_for_ready(self, task_id: str, check_interval: float) -> None:
         """Return once the result of ``task_id`` is stored.
 

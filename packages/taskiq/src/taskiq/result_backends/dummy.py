@@ -35,6 +35,9 @@ class DummyResultBackend(AsyncResultBackend[Any]):
         self._warn_once()
         return TaskiqResult(is_err=False, log=None, return_value=None, execution_time=0.0)
 
+    async def delete_result(self, task_id: str) -> None:
+        """Nothing is stored, so nothing to delete."""
+
     def _warn_once(self) -> None:
         if not self._warned:
             self._warned = True

@@ -73,6 +73,12 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
         """Return the last stored progress, or None."""
         return self.progress.get(task_id)
 
+    async def delete_result(self, task_id: str) -> None:
+        """Forget the result and progress; afterwards the result is not ready."""
+        self.results.pop(task_id, None)
+        self.progress.pop(task_id, None)
+        self._evicted.pop(task_id, None)
+
     async def wait_for_ready(self, task_id: str, check_interval: float) -> None:
         """Return as soon as the result is stored: no polling.
 
