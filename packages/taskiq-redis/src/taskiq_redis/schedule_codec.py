@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from pydantic import ValidationError
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.scheduler.scheduled_task import ScheduledTask
 
@@ -27,6 +26,6 @@ def decode_schedules(
             continue
         try:
             schedules.append(ScheduledTask.model_validate(serializer.loadb(raw)))
-        except (ValueError, TypeError, ValidationError) as exc:
+        except Exception as exc:  # one bad entry must never stop the scheduler
             logger.error("Skipping unreadable schedule %s: %s", schedule_id, exc)
     return schedules
