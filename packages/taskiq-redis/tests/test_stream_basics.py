@@ -61,6 +61,22 @@ async def test_reject_dead_letters_and_replay_delivers_again(broker: RedisBroker
     await listener.aclose()
 
 
+async def test_nack_puts_the_message_back_for_a_live_worker_at_once(
+    broker: RedisBroker,
+) -> None:
+    """idle_timeout is 60 s here: only the nack can bring the message back this soon."""
+    await broker.kick(_message("n", b"payload-n"))
+    listener = broker.listen()
+    message = await next_message(listener)
+    assert message.nack is not None
+    await message.nack()
+    again = await next_message(listener, timeout=10)
+    assert again.data == b"payload-n"
+    await again.ack()
+    assert await broker.dead_letters() == []
+    await listener.aclose()
+
+
 async def test_malformed_entry_is_dead_lettered_and_does_not_block(
     broker: RedisBroker,
     redis_client: Redis,

@@ -73,6 +73,8 @@ class RedisStreamBroker(BaseRedisBroker):
     (the default) so that tasks sent before the first worker started are not lost.
     """
 
+    supports_delayed_delivery = True
+
     def __init__(
         self,
         url: str,
@@ -389,6 +391,7 @@ class RedisStreamBroker(BaseRedisBroker):
             data=data,
             ack=partial(self._settle, delivery, partial(self._ack, delivery)),
             reject=partial(self._settle, delivery, partial(self._reject, delivery)),
+            nack=partial(self._settle, delivery, partial(self._requeue, delivery)),
         )
 
     # -- settling --------------------------------------------------------
@@ -425,6 +428,13 @@ class RedisStreamBroker(BaseRedisBroker):
 
     async def _ack(self, delivery: Delivery) -> None:
         await self.scripts.ack(delivery.stream, self.consumer_group_name, delivery.entry_id)
+
+    async def _requeue(self, delivery: Delivery) -> None:
+        """Put a delivery the receiver gave back at the end of its stream, now.
+
+        Like the hand-back at shutdown, this does not count against ``max_deliveries``.
+        """
+        await self.scripts.requeue(delivery.stream, self.consumer_group_name, [delivery.entry_id])
 
     async def _reject(self, delivery: Delivery) -> None:
         await self._dead_letter(delivery, "rejected")
