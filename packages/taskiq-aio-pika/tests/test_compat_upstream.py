@@ -244,3 +244,9 @@ async def test_a_queue_not_to_declare_must_exist(names: Names) -> None:
 def test_stream_queues_are_refused_with_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"QueueType\.CLASSIC or QueueType\.QUORUM"):
         Queue(name="events", type=QueueType.STREAM)
+
+
+def test_readme_placeholder_arguments_mean_the_defaults() -> None:
+    broker = AioPikaBroker(..., delay_queue=Queue(name="taskiq.delay_queue"))  # type: ignore[arg-type]
+    assert broker.url == "amqp://guest:guest@localhost:5672/"
+    assert broker.delays.queue_prefix == "taskiq.delay_queue"

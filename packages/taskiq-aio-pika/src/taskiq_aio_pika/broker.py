@@ -101,7 +101,7 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         super().__init__(result_backend, task_id_generator)
         if qos < 0:
             raise ValueError("qos (the prefetch count) must be 0 (unlimited) or more.")
-        self.url = url or DEFAULT_URL
+        self.url = _url_or_default(url)
         self.qos = qos
         self.exchange = exchange or Exchange(
             exchange_name, ExchangeType(exchange_type), declare=declare_exchange
@@ -467,6 +467,13 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
 
     def __repr__(self) -> str:
         return f"AioPikaBroker({mask_url(self.url)!r}, queues={sorted(self.queues)})"
+
+
+def _url_or_default(url: object) -> str:
+    """The URL to connect to; None, "" and `...` (as in Taskiq's README) mean the default."""
+    if url is None or url is Ellipsis or url == "":
+        return DEFAULT_URL
+    return str(url)
 
 
 def _settler(delivery: AbstractIncomingMessage, action: str) -> Callable[[], Awaitable[None]]:
