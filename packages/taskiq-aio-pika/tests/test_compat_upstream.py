@@ -250,3 +250,14 @@ def test_readme_placeholder_arguments_mean_the_defaults() -> None:
     broker = AioPikaBroker(..., delay_queue=Queue(name="taskiq.delay_queue"))  # type: ignore[arg-type]
     assert broker.url == "amqp://guest:guest@localhost:5672/"
     assert broker.delays.queue_prefix == "taskiq.delay_queue"
+
+
+async def test_an_exchange_not_to_declare_must_exist(names: Names) -> None:
+    broker = AioPikaBroker(
+        RABBIT_URL,
+        exchange=Exchange(name=names("absent"), declare=False),
+        task_queues=[Queue(name=names.queue)],
+    )
+    with pytest.raises(BrokerError, match=names("absent")):
+        await broker.startup()
+    assert not broker.is_connected

@@ -263,7 +263,7 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
 
     async def _main_exchange(self, channel: AbstractChannel) -> AbstractExchange:
         if not self.declare_exchange:
-            return await channel.get_exchange(self.exchange_name, ensure=False)
+            return await channel.get_exchange(self.exchange_name, ensure=True)
         if self.delayed_message_exchange_plugin:
             return await self._delayed_exchange(channel)
         spec = self.exchange
