@@ -18,8 +18,7 @@ from aio_pika.abc import ExchangeType
 from pika_helpers import RABBIT_URL, Names, queue_stats, queues_named, wait_for
 from taskiq import AsyncBroker
 from taskiq.api import run_receiver_task
-from taskiq.exceptions import BrokerError
-from taskiq_aio_pika import AioPikaBroker, Exchange, Queue, QueueType
+from taskiq_aio_pika import AioPikaBroker, Exchange, Queue, QueueType, TopologyError
 
 
 @contextlib.asynccontextmanager
@@ -237,7 +236,7 @@ async def test_a_queue_not_to_declare_must_exist(names: Names) -> None:
         exchange_name=names.exchange,
         task_queues=[Queue(name=names("missing"), declare=False)],
     )
-    with pytest.raises(BrokerError, match=names("missing")):
+    with pytest.raises(TopologyError, match=names("missing")):
         await broker.startup()
 
 
@@ -258,6 +257,6 @@ async def test_an_exchange_not_to_declare_must_exist(names: Names) -> None:
         exchange=Exchange(name=names("absent"), declare=False),
         task_queues=[Queue(name=names.queue)],
     )
-    with pytest.raises(BrokerError, match=names("absent")):
+    with pytest.raises(TopologyError, match=names("absent")):
         await broker.startup()
     assert not broker.is_connected
