@@ -26,7 +26,7 @@ REQUIREMENTS = {
 
 #: The distribution whose version the report prints for each system.
 MAIN_DISTRIBUTION = {
-    "taskiq": "taskiq-redis",
+    "taskiq": "taskiq",
     "celery": "celery",
     "dramatiq": "dramatiq",
     "arq": "arq",

@@ -49,7 +49,8 @@ def _cell(medians: dict[str, dict[str, float]], system: str, metric: str) -> str
     base = medians.get(BASELINE, {}).get(metric)
     if system == BASELINE or not base:
         return _fmt(value)
-    return f"{_fmt(value)} (×{value / base:.2f})"
+    ratio = value / base
+    return f"{_fmt(value)} (×{ratio:.2f})" if ratio >= 0.1 else f"{_fmt(value)} (×{ratio:.1g})"
 
 
 def _rows(results: Any, systems: list[Any], scenarios: list[Any]) -> list[str]:

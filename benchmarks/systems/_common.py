@@ -70,7 +70,13 @@ def wait_for_file(path: Path, deadline_s: float, proc: subprocess.Popen[bytes]) 
 
 
 def start_worker(cmd: list[str], env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
-    """Start a worker in its own process group (so the whole tree can be stopped)."""
+    """Start a worker in its own process group (so the whole tree can be stopped).
+
+    With BENCH_PROFILE set (benchmarks/profile.py), the worker runs under py-spy.
+    """
+    if os.environ.get("BENCH_PROFILE"):
+        spy = [os.environ["BENCH_PYSPY"], "record", "--format", "raw", "--subprocesses"]
+        cmd = [*spy, "-r", "200", "-o", os.environ["BENCH_PROFILE"], "--", *cmd]
     log = open(Path(env["BENCH_MARK"]).with_suffix(".log"), "wb")  # noqa: SIM115
     return subprocess.Popen(
         cmd, env={**os.environ, **env}, cwd=cwd, stdout=log, stderr=log, start_new_session=True
