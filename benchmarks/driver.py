@@ -38,8 +38,8 @@ class System:
     script: str
     scenarios: frozenset[str]
     #: Queued-task scenarios run 1/divisor of the tasks (rates are per second, so they
-    #: still compare); arq's default worker polls and runs 10 jobs at a time, and the
-    #: full size would take minutes per repetition.
+    #: still compare); arq's default worker polls and runs 10 jobs at a time, and its
+    #: result() polls every 0.5 s: the full size would take minutes per repetition.
     divisor: int = 1
 
 
@@ -72,13 +72,18 @@ TASKIQ_SCENARIOS = frozenset(s.key for s in SCENARIOS)
 REDIS_PEER = frozenset({"redis_enqueue_seq", "redis_drain", "redis_latency"})
 
 ARQ_SCENARIOS = REDIS_PEER | {"redis_enqueue_conc", "redis_iobound"}
-SCALED = frozenset({"redis_drain", "redis_iobound"})
+SCALED = frozenset({"redis_drain", "redis_iobound", "redis_latency"})
 
 
-def all_systems() -> list[System]:
-    """This project first, upstream Taskiq (the ratio baseline) second, then the peers."""
+def all_systems(smoke: bool = False) -> list[System]:
+    """This project first, upstream Taskiq (the ratio baseline) second, then the peers.
+
+    The smoke run uses the project's own .venv (CI has it); a measuring run uses
+    benchmarks/.venvs/this, a clean editable install (see environments.REQUIREMENTS).
+    """
+    this_python = MAIN_PYTHON if smoke else venv_python("this")
     return [
-        System("this", MAIN_PYTHON, "bench_taskiq.py", TASKIQ_SCENARIOS),
+        System("this", this_python, "bench_taskiq.py", TASKIQ_SCENARIOS),
         System("taskiq", venv_python("taskiq"), "bench_taskiq.py", TASKIQ_SCENARIOS),
         System("celery", venv_python("celery"), "bench_celery.py", REDIS_PEER),
         System("dramatiq", venv_python("dramatiq"), "bench_dramatiq.py", REDIS_PEER),
@@ -178,11 +183,11 @@ def _select(items: list[Any], wanted: str) -> list[Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    systems = _select(all_systems(), args.systems or ("this" if args.smoke else ""))
+    systems = _select(all_systems(args.smoke), args.systems or ("this" if args.smoke else ""))
     scenarios = _select(list(SCENARIOS), args.scenarios)
     reps = 1 if args.smoke else args.reps
     if not args.smoke:
-        ensure_venvs([s.name for s in systems if s.name != "this"], chart=not args.no_chart)
+        ensure_venvs([s.name for s in systems], chart=not args.no_chart)
     results = run_all(systems, scenarios, reps, args.smoke)
     table = write_reports(
         results,

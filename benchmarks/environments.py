@@ -16,7 +16,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 VENVS = HERE / ".venvs"
 
+ROOT = HERE.parent
+
 REQUIREMENTS = {
+    # This project, editable from the workspace, WITHOUT the dev tools of the main .venv:
+    # there, fastapi (installed for taskiq-fastapi) is imported by taskiq-dependencies and
+    # adds ~7 MB to every process, which upstream's clean venv does not pay.
+    "this": [
+        "-e",
+        str(ROOT / "packages" / "taskiq"),
+        "-e",
+        str(ROOT / "packages" / "taskiq-redis"),
+        "-e",
+        str(ROOT / "packages" / "taskiq-aio-pika"),
+        "-e",
+        str(ROOT / "packages" / "taskiq-nats"),
+    ],
     "taskiq": ["taskiq", "taskiq-redis", "taskiq-aio-pika", "taskiq-nats"],
     "celery": ["celery[redis]"],
     "dramatiq": ["dramatiq[redis]"],

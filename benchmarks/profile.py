@@ -42,7 +42,7 @@ def summarize(raw: Path, top: int = 30) -> str:
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
-        frames = [_frame(f) for f in stack.split(";") if f]
+        frames = [_frame(f) for f in stack.split(";") if f] or ["(no frame)"]
         total += count
         own[frames[-1]] += count
         for frame in set(frames):

@@ -57,7 +57,12 @@ def _redis_broker() -> AsyncBroker:
     from taskiq_redis import RedisStreamBroker
 
     # consumer_id="0": tasks queued before the worker's group exists are still read.
-    return RedisStreamBroker(REDIS_URL, queue_name=QUEUE, consumer_id="0")
+    # BENCH_XREAD_COUNT is for experiments only (README, Findings); runs use the default.
+    extra = {"xread_count": int(os.environ["BENCH_XREAD_COUNT"])} if _XREAD else {}
+    return RedisStreamBroker(REDIS_URL, queue_name=QUEUE, consumer_id="0", **extra)
+
+
+_XREAD = bool(os.environ.get("BENCH_XREAD_COUNT"))
 
 
 def _amqp_broker() -> AsyncBroker:
