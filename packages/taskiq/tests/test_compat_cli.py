@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
 from taskiq.acks import AcknowledgeType
 from taskiq.cli.scheduler.args import SchedulerArgs
 from taskiq.cli.worker.args import WorkerArgs
+
+sys.path.insert(0, str(Path(__file__).parent / "support"))
+from worker_harness import Harness
 
 
 def test_worker_accepts_the_short_app_dir_option() -> None:
@@ -56,3 +65,27 @@ def test_worker_options_of_the_cli_guide_parse_with_their_documented_values() ->
     assert (args.max_tasks_per_child, args.workers) == (50, 1)
     assert args.reload is True
     assert args.no_gitignore is True
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path,
+    require_service: Callable[[str, str, int], None],
+) -> AsyncIterator[Harness]:
+    require_service("redis", "127.0.0.1", 6379)
+    harness = Harness(tmp_path)
+    await harness.start()
+    yield harness
+    await harness.close()
+
+
+async def test_worker_accepts_a_broker_factory_function(harness: Harness) -> None:
+    (harness.app_dir / "factory.py").write_text(
+        "from app import broker\n\n\ndef make_broker():\n    return broker\n",
+    )
+    worker = harness.worker("factory:make_broker", "app", "--workers", "1")
+    await harness.kick("record", "made")
+    [done] = await harness.wait_items("done", 1)
+    assert done.startswith("made:")
+    worker.send(signal.SIGTERM)
+    assert await worker.wait_exit() == 0

@@ -102,7 +102,9 @@ def build_parser() -> ArgumentParser:
         description="Run tasks: a supervisor process and --workers child processes.",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("broker", help="The broker, as 'module:variable'.")
+    parser.add_argument(
+        "broker", help="The broker, as 'module:variable' (or a function returning one)."
+    )
     add_import_args(parser)
     _add_process_args(parser)
     _add_reload_args(parser)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import multiprocessing
 import os
@@ -65,6 +66,8 @@ def load_application(args: WorkerArgs) -> tuple[AsyncBroker, type[Receiver]]:
     AsyncBroker.is_worker_process = True
     add_app_dir(args.app_dir)
     broker = import_object(args.broker)
+    if inspect.isfunction(broker):  # Taskiq also accepts a function that builds the broker
+        broker = broker()
     if not isinstance(broker, AsyncBroker):
         raise CLIImportError(spec=args.broker, reason=f"{broker!r} is not a taskiq broker.")
     import_tasks(args.modules, args.tasks_pattern, args.fs_discover, args.app_dir)
