@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
-PAGE = Path(__file__).resolve().parents[3] / "docs" / "zeromq.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
+sys.path.insert(0, str(Path(__file__).parent / "support"))
+from docs_examples import assert_example_runs, python_blocks
+
 FILE_MARK = re.compile(r"^# file: (\S+)\n")
 
 
@@ -27,19 +27,9 @@ def free_port() -> int:
 
 def test_zeromq_page_example_runs_end_to_end(tmp_path: Path) -> None:
     port = str(free_port())
-    blocks = [match[1].replace("5555", port) for match in BLOCK.finditer(PAGE.read_text())]
+    blocks = [code.replace("5555", port) for _, code in python_blocks("zeromq.md")]
     assert len(blocks) >= 2
     for number, code in enumerate(blocks):
         named = FILE_MARK.match(code)
-        script = tmp_path / (named[1] if named else f"block_{number}.py")
-        script.write_text(code)
-        completed = subprocess.run(
-            [sys.executable, "-W", "error", str(script)],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=50,
-            check=False,
-        )
-        assert completed.returncode == 0, completed.stdout + completed.stderr
+        assert_example_runs(code, tmp_path, named[1] if named else f"block_{number}.py")
     assert (tmp_path / "done.txt").read_text().splitlines() == ["task 0", "task 1", "task 2"]
