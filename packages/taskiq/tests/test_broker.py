@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from taskiq import (
-    AckableMessage,
     AsyncBroker,
     AsyncTaskiqDecoratedTask,
-    BrokerMessage,
     InMemoryBroker,
     TaskiqDepends,
     TaskiqEvents,
@@ -25,20 +22,8 @@ from taskiq.formatters.json_formatter import JSONFormatter
 from taskiq.result_backends.dummy import DummyResultBackend
 from taskiq.serializers import ORJSONSerializer
 
-
-class RecordingBroker(AsyncBroker):
-    """Keeps what it was asked to send; delivers nothing."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[BrokerMessage] = []
-
-    async def kick(self, message: BrokerMessage) -> None:
-        self.sent.append(message)
-
-    async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
-        for message in self.sent:
-            yield message.message
+sys.path.insert(0, str(Path(__file__).parent / "support"))
+from recording_broker import RecordingBroker
 
 
 def module_level_task(value: int) -> int:

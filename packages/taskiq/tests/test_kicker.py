@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncGenerator
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 from taskiq import (
-    AckableMessage,
-    AsyncBroker,
     AsyncKicker,
     BrokerMessage,
     Context,
@@ -20,18 +19,8 @@ from taskiq import (
     UnknownTaskError,
 )
 
-
-class RecordingBroker(AsyncBroker):
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[BrokerMessage] = []
-
-    async def kick(self, message: BrokerMessage) -> None:
-        self.sent.append(message)
-
-    async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
-        for message in self.sent:
-            yield message.message
+sys.path.insert(0, str(Path(__file__).parent / "support"))
+from recording_broker import RecordingBroker
 
 
 class RefusingBroker(RecordingBroker):
