@@ -19,6 +19,8 @@ DOCUMENTED = {
     "RedisAsyncClusterResultBackend",
     "RedisAsyncSentinelResultBackend",
     "RedisScheduleSource",
+    "RedisClusterScheduleSource",
+    "RedisSentinelScheduleSource",
     "ListRedisScheduleSource",
     "DeadLetter",
     "DuplicateExpireTimeSelectedError",

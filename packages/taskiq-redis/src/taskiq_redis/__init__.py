@@ -22,6 +22,7 @@ from taskiq_redis.list_schedule_source import ListRedisScheduleSource
 from taskiq_redis.pubsub_broker import PubSubBroker
 from taskiq_redis.result_backend import RedisAsyncResultBackend
 from taskiq_redis.schedule_source import RedisScheduleSource
+from taskiq_redis.schedule_variants import RedisClusterScheduleSource, RedisSentinelScheduleSource
 from taskiq_redis.sentinel import (
     ListQueueSentinelBroker,
     PubSubSentinelBroker,
@@ -45,7 +46,9 @@ __all__ = [
     "RedisAsyncResultBackend",
     "RedisAsyncSentinelResultBackend",
     "RedisBroker",
+    "RedisClusterScheduleSource",
     "RedisScheduleSource",
+    "RedisSentinelScheduleSource",
     "RedisStreamBroker",
     "RedisStreamClusterBroker",
     "RedisStreamSentinelBroker",

@@ -50,8 +50,11 @@ class ListRedisScheduleSource(ScheduleSource):
         buffer_size: int = 50,
         skip_past_schedules: bool = False,
         lookahead: float = DEFAULT_LOOKAHEAD,
+        populate_time_index: bool = False,
         **connection_kwargs: Any,
     ) -> None:
+        # Taskiq's backfill of its time index; one-off schedules here are always indexed.
+        del populate_time_index
         self.connector = Connector(url, max_connection_pool_size, **connection_kwargs)
         self.prefix = prefix
         self.serializer = serializer or JSONSerializer()
@@ -59,6 +62,21 @@ class ListRedisScheduleSource(ScheduleSource):
         self.skip_past_schedules = skip_past_schedules
         self.lookahead = lookahead
         self.cron_key, self.time_key, self.data_prefix = list_schedule_keys(prefix)
+        self._migrate_from: ScheduleSource | None = None
+        self._delete_migrated = True
+
+    def with_migrate_from(
+        self, source: ScheduleSource, delete_schedules: bool = True
+    ) -> ListRedisScheduleSource:
+        """Copy ``source``'s schedules into this one at startup (Taskiq's migration path).
+
+        With ``delete_schedules`` each copied schedule is deleted from ``source``.
+        Copying is idempotent (same ids), so a migration cut short is finished
+        by the next startup.
+        """
+        self._migrate_from = source
+        self._delete_migrated = delete_schedules
+        return self
 
     @property
     def redis(self) -> Redis:
@@ -66,8 +84,20 @@ class ListRedisScheduleSource(ScheduleSource):
         return self.connector.client()
 
     async def startup(self) -> None:
-        """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""
+        """Check that Redis answers (`BrokerConnectionError` otherwise), then migrate."""
         await self.connector.check()
+        if self._migrate_from is not None:
+            await self._migrate(self._migrate_from)
+
+    async def _migrate(self, source: ScheduleSource) -> None:
+        await source.startup()
+        try:
+            for schedule in await source.get_schedules():
+                await self.add_schedule(schedule)
+                if self._delete_migrated:
+                    await source.delete_schedule(schedule.schedule_id)
+        finally:
+            await source.shutdown()
 
     async def shutdown(self) -> None:
         """Close connections."""

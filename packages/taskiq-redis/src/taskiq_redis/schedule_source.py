@@ -15,7 +15,7 @@ from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.scheduler.scheduled_task import ScheduledTask
 from taskiq.serializers import JSONSerializer
 
-from taskiq_redis.connection import Connector
+from taskiq_redis.connection import BaseConnector, Connector
 from taskiq_redis.errors import translated
 from taskiq_redis.exceptions import ScheduleSourceError
 from taskiq_redis.keys import schedule_hash
@@ -34,11 +34,20 @@ class RedisScheduleSource(ScheduleSource):
         serializer: TaskiqSerializer | None = None,
         **connection_kwargs: Any,
     ) -> None:
-        self.connector = Connector(url, max_connection_pool_size, **connection_kwargs)
+        self.connector = self._connect(url, max_connection_pool_size, connection_kwargs)
         self.prefix = prefix
         self.buffer_size = buffer_size
         self.serializer = serializer or JSONSerializer()
         self.key = schedule_hash(prefix)
+
+    def _connect(
+        self,
+        url: str,
+        max_connection_pool_size: int | None,
+        connection_kwargs: dict[str, Any],
+    ) -> BaseConnector:
+        """The connector of a single server; Cluster and Sentinel variants override it."""
+        return Connector(url, max_connection_pool_size, **connection_kwargs)
 
     @property
     def redis(self) -> Redis:

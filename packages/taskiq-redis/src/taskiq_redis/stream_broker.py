@@ -62,6 +62,11 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+#: Keywords of Taskiq's RedisStreamBroker accepted and ignored: redelivery here is
+#: driven by leases the worker extends (see docs/brokers/redis.md), not by XCLAIM scans.
+UPSTREAM_ONLY_OPTIONS = ("unacknowledged_lock_timeout", "reclaim_interval", "reclaim_timeout_grace")
+
+
 class RedisStreamBroker(BaseRedisBroker):
     """At-least-once broker on Redis Streams with leases, redelivery and dead letters.
 
@@ -98,6 +103,8 @@ class RedisStreamBroker(BaseRedisBroker):
         task_id_generator: Callable[[], str] | None = None,
         **connection_kwargs: Any,
     ) -> None:
+        for name in UPSTREAM_ONLY_OPTIONS:  # Taskiq's reclaim knobs; leases replace them here
+            connection_kwargs.pop(name, None)
         connection_kwargs.setdefault("socket_timeout", xread_block / 1000 + 10)
         super().__init__(
             url,
