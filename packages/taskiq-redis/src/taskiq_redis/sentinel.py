@@ -15,6 +15,7 @@ from redis.asyncio.sentinel import Sentinel
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
 
+from taskiq_redis.base_broker import BaseRedisBroker
 from taskiq_redis.connection import BaseConnector, with_defaults
 from taskiq_redis.errors import RedisAddress
 from taskiq_redis.list_broker import ListQueueBroker
@@ -80,76 +81,44 @@ class _SentinelSettings:
         return SentinelConnector(*self._sentinel_args, **connection_kwargs)
 
 
-class RedisStreamSentinelBroker(_SentinelSettings, RedisStreamBroker):
+class _SentinelBroker(_SentinelSettings, BaseRedisBroker):
+    """The constructor of the three Sentinel brokers: the sentinels, then the broker's options.
+
+    Options the broker itself takes (``xread_count`` of `RedisStreamBroker`, ...)
+    and connection options pass through ``connection_kwargs`` to that broker.
+    """
+
+    def __init__(
+        self,
+        sentinels: SentinelHosts,
+        master_name: str,
+        result_backend: AsyncResultBackend[Any] | None = None,
+        task_id_generator: Callable[[], str] | None = None,
+        queue_name: str = "taskiq",
+        min_other_sentinels: int = 0,
+        sentinel_kwargs: dict[str, Any] | None = None,
+        **connection_kwargs: Any,
+    ) -> None:
+        self._sentinel_args = (sentinels, master_name, min_other_sentinels, sentinel_kwargs)
+        super().__init__(
+            "sentinel",
+            queue_name=queue_name,
+            result_backend=result_backend,
+            task_id_generator=task_id_generator,
+            **connection_kwargs,
+        )
+
+
+class RedisStreamSentinelBroker(_SentinelBroker, RedisStreamBroker):
     """`RedisStreamBroker` (acknowledged, at-least-once) on a Sentinel-managed master."""
 
-    def __init__(
-        self,
-        sentinels: SentinelHosts,
-        master_name: str,
-        result_backend: AsyncResultBackend[Any] | None = None,
-        task_id_generator: Callable[[], str] | None = None,
-        queue_name: str = "taskiq",
-        min_other_sentinels: int = 0,
-        sentinel_kwargs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._sentinel_args = (sentinels, master_name, min_other_sentinels, sentinel_kwargs)
-        super().__init__(
-            "sentinel",
-            queue_name=queue_name,
-            result_backend=result_backend,
-            task_id_generator=task_id_generator,
-            **kwargs,
-        )
 
-
-class ListQueueSentinelBroker(_SentinelSettings, ListQueueBroker):
+class ListQueueSentinelBroker(_SentinelBroker, ListQueueBroker):
     """`ListQueueBroker` (at-most-once) on a Sentinel-managed master."""
 
-    def __init__(
-        self,
-        sentinels: SentinelHosts,
-        master_name: str,
-        result_backend: AsyncResultBackend[Any] | None = None,
-        task_id_generator: Callable[[], str] | None = None,
-        queue_name: str = "taskiq",
-        min_other_sentinels: int = 0,
-        sentinel_kwargs: dict[str, Any] | None = None,
-        **connection_kwargs: Any,
-    ) -> None:
-        self._sentinel_args = (sentinels, master_name, min_other_sentinels, sentinel_kwargs)
-        super().__init__(
-            "sentinel",
-            queue_name=queue_name,
-            result_backend=result_backend,
-            task_id_generator=task_id_generator,
-            **connection_kwargs,
-        )
 
-
-class PubSubSentinelBroker(_SentinelSettings, PubSubBroker):
+class PubSubSentinelBroker(_SentinelBroker, PubSubBroker):
     """`PubSubBroker` (broadcast, at-most-once) on a Sentinel-managed master."""
-
-    def __init__(
-        self,
-        sentinels: SentinelHosts,
-        master_name: str,
-        result_backend: AsyncResultBackend[Any] | None = None,
-        task_id_generator: Callable[[], str] | None = None,
-        queue_name: str = "taskiq",
-        min_other_sentinels: int = 0,
-        sentinel_kwargs: dict[str, Any] | None = None,
-        **connection_kwargs: Any,
-    ) -> None:
-        self._sentinel_args = (sentinels, master_name, min_other_sentinels, sentinel_kwargs)
-        super().__init__(
-            "sentinel",
-            queue_name=queue_name,
-            result_backend=result_backend,
-            task_id_generator=task_id_generator,
-            **connection_kwargs,
-        )
 
 
 class RedisAsyncSentinelResultBackend(_SentinelSettings, RedisAsyncResultBackend[Any]):
