@@ -51,6 +51,15 @@ async def test_missing_result_raises_no_result_error(backend: Any) -> None:
     assert await backend.get_progress("nope") is None
 
 
+async def test_delete_result_forgets_result_and_progress(backend: Any) -> None:
+    await backend.set_result("gone", ok(1))
+    await backend.set_progress("gone", TaskProgress(state=TaskState.STARTED))
+    await backend.delete_result("gone")
+    assert not await backend.is_result_ready("gone")
+    assert await backend.get_progress("gone") is None
+    await backend.delete_result("never-stored")
+
+
 async def test_garbage_value_raises_result_get_error(backend: Any) -> None:
     await backend.kv.put(result_key("result", "bad"), b"\xff{not json")
     with pytest.raises(ResultGetError) as caught:

@@ -150,6 +150,12 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
                 await self.kv.delete(key)
         return result
 
+    async def delete_result(self, task_id: str) -> None:
+        """Forget the result and progress of ``task_id`` (a missing one is no error)."""
+        with nats_errors(ResultSetError, task_id=task_id):
+            for kind in ("result", "progress"):
+                await self.kv.delete(result_key(kind, task_id))
+
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
         """Store the latest progress report of a running task."""
         payload = self.serializer.dumpb(progress.model_dump(mode="json"))
