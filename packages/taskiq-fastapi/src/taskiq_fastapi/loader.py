@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
-
 from starlette.applications import Starlette
-from taskiq.cli.utils import import_object
-from taskiq.exceptions import TaskiqError
+from taskiq.cli.utils import import_or_build
 
 from taskiq_fastapi.errors import AppLoadError
 
@@ -22,28 +18,9 @@ async def load_app(app_or_path: str | Starlette) -> Starlette:
     if isinstance(app_or_path, Starlette):
         return app_or_path
     path = app_or_path
-    target = _import(path)
-    if not isinstance(target, Starlette) and callable(target):
-        target = await _call_factory(path, target)
+    target = await import_or_build(
+        path, Starlette, error=lambda reason: AppLoadError(path=path, reason=reason)
+    )
     if not isinstance(target, Starlette):
         raise AppLoadError(path=path, reason=f"{target!r} is not a FastAPI application.")
     return target
-
-
-def _import(path: str) -> Any:
-    try:
-        return import_object(path)
-    except TaskiqError as exc:
-        raise AppLoadError(path=path, reason=getattr(exc, "reason", str(exc))) from exc
-    except Exception as exc:  # the app module itself failed to import
-        raise AppLoadError(path=path, reason=f"importing it raised {exc!r}.") from exc
-
-
-async def _call_factory(path: str, factory: Any) -> Any:
-    try:
-        app = factory()
-        if inspect.isawaitable(app):
-            app = await app
-    except Exception as exc:
-        raise AppLoadError(path=path, reason=f"the factory raised {exc!r}.") from exc
-    return app

@@ -7,10 +7,11 @@ Shared by ``taskiq worker`` and ``taskiq scheduler``: both take
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,37 @@ def import_object(spec: str) -> Any:
                 spec=spec,
                 reason=f"module {module_name!r} has no attribute {attr_path!r}.",
             ) from exc
+    return target
+
+
+async def import_or_build(
+    spec: str,
+    built: type[Any] | tuple[type[Any], ...],
+    error: Callable[[str], Exception] | None = None,
+) -> Any:
+    """Import ``module:variable``; call it first when it is a factory, not a ``built``.
+
+    For integrations that load an application from a string, as uvicorn's
+    ``--factory`` does: a factory takes no arguments and may be async. Anything
+    else is returned as found, for the caller to check. Every failure raises
+    ``error(reason)`` chained to its cause (default: `CLIImportError` naming
+    ``spec``).
+    """
+    fail = error or (lambda reason: CLIImportError(spec=spec, reason=reason))
+    try:
+        target = import_object(spec)
+    except TaskiqError as exc:
+        raise fail(getattr(exc, "reason", str(exc))) from exc
+    except Exception as exc:  # the module itself failed to import
+        raise fail(f"importing it raised {exc!r}.") from exc
+    if isinstance(target, built) or not callable(target):
+        return target
+    try:
+        target = target()
+        if inspect.isawaitable(target):
+            target = await target
+    except Exception as exc:
+        raise fail(f"the factory raised {exc!r}.") from exc
     return target
 
 
