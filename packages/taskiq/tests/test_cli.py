@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,18 +68,6 @@ def run_taskiq(
         timeout=60,
         check=False,
     )
-
-
-@pytest.fixture
-async def harness(
-    tmp_path: Path,
-    require_service: Callable[[str, str, int], None],
-) -> AsyncIterator[Harness]:
-    require_service("redis", "127.0.0.1", 6379)
-    harness = Harness(tmp_path)
-    await harness.start()
-    yield harness
-    await harness.close()
 
 
 # -- parsing ---------------------------------------------------------------------

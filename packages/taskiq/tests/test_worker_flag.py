@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -25,18 +24,6 @@ PREFIX = os.environ["TASKIQ_TEST_PREFIX"]
 broker = RedisListBroker(queue=PREFIX + ":queue")
 redis.Redis.from_url(REDIS_URL).rpush(PREFIX + ":flag-at-import", str(broker.is_worker_process))
 """
-
-
-@pytest.fixture
-async def harness(
-    tmp_path: Path,
-    require_service: Callable[[str, str, int], None],
-) -> AsyncIterator[Harness]:
-    require_service("redis", "127.0.0.1", 6379)
-    harness = Harness(tmp_path)
-    await harness.start()
-    yield harness
-    await harness.close()
 
 
 async def test_is_worker_process_is_true_while_the_worker_imports_the_app(

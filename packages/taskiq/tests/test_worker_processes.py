@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,6 @@ sys.path.insert(0, str(Path(__file__).parent / "support"))
 from worker_harness import Harness
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def harness(
-    tmp_path: Path,
-    require_service: Callable[[str, str, int], None],
-) -> AsyncIterator[Harness]:
-    require_service("redis", "127.0.0.1", 6379)
-    harness = Harness(tmp_path)
-    await harness.start()
-    yield harness
-    await harness.close()
 
 
 def _alive(pid: int) -> bool:
