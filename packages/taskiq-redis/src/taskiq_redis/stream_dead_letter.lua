@@ -3,21 +3,12 @@
 -- KEYS[1] stream; KEYS[2] dead-letter stream; ARGV[1] group; ARGV[2] entry id;
 -- ARGV[3] reason; ARGV[4] dead-letter stream max length (approximate).
 -- Field names: see keys.py. Returns 1 if an entry was moved.
+-- without_deliveries: stream_entry.lua, prepended by stream_scripts.py.
 local entry = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 local moved = 0
 if entry[1] then
-    local fields = {}
-    local before = 0
-    local source = entry[1][2]
-    for j = 1, #source, 2 do
-        if source[j] == 'deliveries' then
-            before = tonumber(source[j + 1]) or 0
-        else
-            table.insert(fields, source[j])
-            table.insert(fields, source[j + 1])
-        end
-    end
+    local fields, before = without_deliveries(entry[1][2])
     local times = 0
     if pending[1] then times = pending[1][4] end
     local now = redis.call('TIME')

@@ -2,22 +2,13 @@
 -- (worker shutdown): re-add each entry at the end of its stream and remove the
 -- pending original. The returned delivery is not counted against max deliveries.
 -- KEYS[1] stream; ARGV[1] group; ARGV[2..] entry ids. Field names: see keys.py.
+-- without_deliveries: stream_entry.lua, prepended by stream_scripts.py.
 local moved = 0
 for i = 2, #ARGV do
     local entry = redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])
     local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
     if entry[1] and pending[1] then
-        local fields = {}
-        local before = 0
-        local source = entry[1][2]
-        for j = 1, #source, 2 do
-            if source[j] == 'deliveries' then
-                before = tonumber(source[j + 1]) or 0
-            else
-                table.insert(fields, source[j])
-                table.insert(fields, source[j + 1])
-            end
-        end
+        local fields, before = without_deliveries(entry[1][2])
         table.insert(fields, 'deliveries')
         table.insert(fields, before + pending[1][4] - 1)
         redis.call('XADD', KEYS[1], '*', unpack(fields))

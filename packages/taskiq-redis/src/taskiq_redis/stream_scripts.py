@@ -26,6 +26,18 @@ def _fields(raw: Any) -> dict[bytes, bytes]:
     return {bytes(items[i]): bytes(items[i + 1]) for i in range(0, len(items) - 1, 2)}
 
 
+#: Scripts that re-add a stream entry; they start with the ``stream_entry.lua`` prelude.
+_ENTRY_PRELUDE_USERS = frozenset({"stream_requeue", "stream_dead_letter"})
+
+
+def _source(name: str) -> str:
+    """The text sent to Redis for script ``name``: the shared prelude first if it uses it."""
+    text = read_script(f"{name}.lua")
+    if name in _ENTRY_PRELUDE_USERS:
+        return read_script("stream_entry.lua") + "\n" + text
+    return text
+
+
 class StreamScripts:
     """One registered script per operation, callable with typed arguments."""
 
@@ -43,7 +55,7 @@ class StreamScripts:
             "delayed_add",
             "delayed_move",
         ):
-            self._scripts[name] = client.register_script(read_script(f"{name}.lua"))
+            self._scripts[name] = client.register_script(_source(name))
 
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         return await self._scripts[name](keys=keys, args=args)
