@@ -8,11 +8,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
 from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 
-from taskiq_redis.connection import BaseConnector, Connector
+from taskiq_redis.connection import UsesConnector
 
 logger = logging.getLogger("taskiq_redis")
 
@@ -20,7 +19,7 @@ logger = logging.getLogger("taskiq_redis")
 MAX_RECONNECT_PAUSE = 2.0
 
 
-class BaseRedisBroker(AsyncBroker):
+class BaseRedisBroker(UsesConnector, AsyncBroker):
     """A broker talking to Redis through `Connector`; subclasses add kick/listen."""
 
     def __init__(
@@ -35,20 +34,6 @@ class BaseRedisBroker(AsyncBroker):
         super().__init__(result_backend=result_backend, task_id_generator=task_id_generator)
         self.connector = self._connect(url, max_connection_pool_size, connection_kwargs)
         self.queue_name = queue_name
-
-    def _connect(
-        self,
-        url: str,
-        max_connection_pool_size: int | None,
-        connection_kwargs: dict[str, Any],
-    ) -> BaseConnector:
-        """Build the connector; the Cluster and Sentinel variants override this."""
-        return Connector(url, max_connection_pool_size, **connection_kwargs)
-
-    @property
-    def redis(self) -> Redis:
-        """The client all commands of this broker go through."""
-        return self.connector.client()
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""

@@ -95,6 +95,29 @@ class Connector(BaseConnector):
         await self.pool.disconnect()
 
 
+class UsesConnector:
+    """Mixin of the brokers, result backend and schedule source: a connector and its client.
+
+    `_connect` is the one method the Cluster and Sentinel variants override.
+    """
+
+    connector: BaseConnector
+
+    def _connect(
+        self,
+        url: str,
+        max_connection_pool_size: int | None,
+        connection_kwargs: dict[str, Any],
+    ) -> BaseConnector:
+        """Build the connector of a single server."""
+        return Connector(url, max_connection_pool_size, **connection_kwargs)
+
+    @property
+    def redis(self) -> Redis:
+        """The client every command goes through."""
+        return self.connector.client()
+
+
 def read_script(name: str) -> str:
     """The text of a Lua script shipped beside this module."""
     return resources.files("taskiq_redis").joinpath(name).read_text(encoding="utf-8")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.depends.progress_tracker import TaskProgress
@@ -27,7 +26,7 @@ from taskiq.exceptions import (
 from taskiq.result import TaskiqResult
 from taskiq.serializers import JSONSerializer, PickleSerializer
 
-from taskiq_redis.connection import BaseConnector, Connector
+from taskiq_redis.connection import UsesConnector
 from taskiq_redis.errors import translated
 from taskiq_redis.exceptions import (
     DuplicateExpireTimeSelectedError,
@@ -54,7 +53,7 @@ def expiry(ex_time: int | None, px_time: int | None) -> tuple[int | None, int | 
     return (ex_time if ex_time is not None else DEFAULT_RESULT_EX_TIME), None
 
 
-class RedisAsyncResultBackend(AsyncResultBackend[_ReturnType]):
+class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     """Results and progress in Redis; ``wait_result()`` returns as soon as one is stored."""
 
     def __init__(
@@ -74,20 +73,6 @@ class RedisAsyncResultBackend(AsyncResultBackend[_ReturnType]):
         self.serializer = serializer or JSONSerializer()
         self.prefix_str = prefix_str
         self.readiness = ReadinessListener(self.connector.client, results_channel(prefix_str))
-
-    def _connect(
-        self,
-        url: str,
-        max_connection_pool_size: int | None,
-        connection_kwargs: dict[str, Any],
-    ) -> BaseConnector:
-        """Build the connector; the Cluster and Sentinel variants override this."""
-        return Connector(url, max_connection_pool_size, **connection_kwargs)
-
-    @property
-    def redis(self) -> Redis:
-        """The client every command goes through."""
-        return self.connector.client()
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""

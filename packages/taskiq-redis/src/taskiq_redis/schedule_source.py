@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
 from taskiq.abc.schedule_source import ScheduleSource
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.scheduler.scheduled_task import ScheduledTask
 from taskiq.serializers import JSONSerializer
 
-from taskiq_redis.connection import BaseConnector, Connector
+from taskiq_redis.connection import UsesConnector
 from taskiq_redis.errors import translated
 from taskiq_redis.exceptions import ScheduleSourceError
 from taskiq_redis.keys import schedule_hash
 from taskiq_redis.schedule_codec import decode_schedules, encode_schedule
 
 
-class RedisScheduleSource(ScheduleSource):
+class RedisScheduleSource(UsesConnector, ScheduleSource):
     """A read-write schedule source; ``buffer_size`` is accepted for compatibility."""
 
     def __init__(
@@ -39,20 +38,6 @@ class RedisScheduleSource(ScheduleSource):
         self.buffer_size = buffer_size
         self.serializer = serializer or JSONSerializer()
         self.key = schedule_hash(prefix)
-
-    def _connect(
-        self,
-        url: str,
-        max_connection_pool_size: int | None,
-        connection_kwargs: dict[str, Any],
-    ) -> BaseConnector:
-        """The connector of a single server; Cluster and Sentinel variants override it."""
-        return Connector(url, max_connection_pool_size, **connection_kwargs)
-
-    @property
-    def redis(self) -> Redis:
-        """The client every command goes through."""
-        return self.connector.client()
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""
