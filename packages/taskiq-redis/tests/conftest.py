@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from taskiq_redis import RedisBroker
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SHARED_HOST = "127.0.0.1"
@@ -53,6 +54,15 @@ async def queue_name(redis_client: Redis) -> AsyncIterator[str]:
     keys = [key async for key in redis_client.scan_iter(match=f"*{name}*", count=1000)]
     if keys:
         await redis_client.delete(*keys)
+
+
+@pytest.fixture
+async def client(redis_url: str, queue_name: str) -> AsyncIterator[RedisBroker]:
+    """A started `RedisBroker` on the test's queue, used to send tasks (not a worker)."""
+    broker = RedisBroker(redis_url, queue_name=queue_name)
+    await broker.startup()
+    yield broker
+    await broker.shutdown()
 
 
 def require_redis_server() -> None:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -16,14 +15,6 @@ from taskiq_redis import RedisBroker
 from conftest import TESTS_DIR
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def client(redis_url: str, queue_name: str) -> AsyncIterator[RedisBroker]:
-    broker = RedisBroker(redis_url, queue_name=queue_name)
-    await broker.startup()
-    yield broker
-    await broker.shutdown()
 
 
 def _cli_worker(redis_url: str, queue_name: str) -> subprocess.Popen[bytes]:

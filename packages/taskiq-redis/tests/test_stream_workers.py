@@ -6,7 +6,6 @@ Workers run tests/redis_worker_app.py with a 2 s idle timeout (1 s where said).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -16,14 +15,6 @@ from taskiq_redis import RedisBroker
 from conftest import Workers
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def client(redis_url: str, queue_name: str) -> AsyncIterator[RedisBroker]:
-    broker = RedisBroker(redis_url, queue_name=queue_name)
-    await broker.startup()
-    yield broker
-    await broker.shutdown()
 
 
 async def _count(redis_client: Redis, queue: str, kind: str, number: int) -> int:
