@@ -10,8 +10,7 @@ from typing import Any
 
 from taskiq.abc.serializer import TaskiqSerializer
 
-from taskiq_redis.cluster import ClusterConnector
-from taskiq_redis.connection import BaseConnector
+from taskiq_redis.cluster import _cluster
 from taskiq_redis.schedule_source import RedisScheduleSource
 from taskiq_redis.sentinel import SentinelHosts, _SentinelSettings
 
@@ -37,13 +36,7 @@ class RedisClusterScheduleSource(RedisScheduleSource):
             **connection_kwargs,
         )
 
-    def _connect(
-        self,
-        url: str,
-        max_connection_pool_size: int | None,
-        connection_kwargs: dict[str, Any],
-    ) -> BaseConnector:
-        return ClusterConnector(url, max_connection_pool_size, **connection_kwargs)
+    _connect = staticmethod(_cluster)
 
 
 class RedisSentinelScheduleSource(_SentinelSettings, RedisScheduleSource):
