@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.depends.progress_tracker import TaskProgress
@@ -84,11 +85,24 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         await self.connector.close()
 
     async def set_result(self, task_id: str, result: TaskiqResult[_ReturnType]) -> None:
-        """Store the result with its expiry, then announce it to waiters."""
+        """Store the result with its expiry, then announce it to waiters.
+
+        One round trip (SET and PUBLISH pipelined, in that order) on a plain or Sentinel
+        client: every task pays this, see benchmarks/README.md. A cluster client sends
+        them one after the other, as a keyless PUBLISH has no slot to pipeline to.
+        """
         payload = self._encode(task_id, result)
+        key = result_key(self.prefix_str, task_id)
+        client: Any = self.redis
         with translated(ResultSetError, self.connector.address, task_id=task_id):
-            await self._set(result_key(self.prefix_str, task_id), payload)
-            await self.redis.publish(self.readiness.channel, task_id)
+            if not isinstance(client, Redis):
+                await self._set(key, payload)
+                await client.publish(self.readiness.channel, task_id)
+                return
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.set(key, payload, ex=self.result_ex_time, px=self.result_px_time)
+                pipe.publish(self.readiness.channel, task_id)
+                await pipe.execute()
 
     async def is_result_ready(self, task_id: str) -> bool:
         """Tell whether a result is stored for ``task_id``."""
