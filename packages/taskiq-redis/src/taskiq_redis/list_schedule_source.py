@@ -14,13 +14,12 @@ import datetime
 import time
 from typing import Any
 
-from redis.asyncio import Redis
 from taskiq.abc.schedule_source import ScheduleSource
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.scheduler.scheduled_task import ScheduledTask
 from taskiq.serializers import JSONSerializer
 
-from taskiq_redis.connection import Connector
+from taskiq_redis.connection import UsesConnector
 from taskiq_redis.errors import translated
 from taskiq_redis.exceptions import ScheduleSourceError
 from taskiq_redis.keys import list_schedule_keys
@@ -38,7 +37,7 @@ def _timestamp(moment: datetime.datetime) -> float:
     return moment.timestamp()
 
 
-class ListRedisScheduleSource(ScheduleSource):
+class ListRedisScheduleSource(UsesConnector, ScheduleSource):
     """A read-write schedule source that scales to many one-off schedules."""
 
     def __init__(
@@ -55,7 +54,7 @@ class ListRedisScheduleSource(ScheduleSource):
     ) -> None:
         # Taskiq's backfill of its time index; one-off schedules here are always indexed.
         del populate_time_index
-        self.connector = Connector(url, max_connection_pool_size, **connection_kwargs)
+        self.connector = self._connect(url, max_connection_pool_size, connection_kwargs)
         self.prefix = prefix
         self.serializer = serializer or JSONSerializer()
         self.buffer_size = max(1, buffer_size)
@@ -77,11 +76,6 @@ class ListRedisScheduleSource(ScheduleSource):
         self._migrate_from = source
         self._delete_migrated = delete_schedules
         return self
-
-    @property
-    def redis(self) -> Redis:
-        """The client every command goes through."""
-        return self.connector.client()
 
     async def startup(self) -> None:
         """Check that Redis answers (`BrokerConnectionError` otherwise), then migrate."""
