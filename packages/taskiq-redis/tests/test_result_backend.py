@@ -87,6 +87,20 @@ async def test_garbage_in_the_result_key_raises_result_get_error(
         await backend.get_progress(task_id)
 
 
+async def test_delete_result_forgets_result_and_progress(
+    backend: RedisAsyncResultBackend[int],
+) -> None:
+    task_id = uuid.uuid4().hex
+    await backend.set_result(
+        task_id, TaskiqResult(is_err=False, return_value=1, execution_time=0.0)
+    )
+    await backend.set_progress(task_id, TaskProgress(state=TaskState.STARTED))
+    await backend.delete_result(task_id)
+    assert not await backend.is_result_ready(task_id)
+    assert await backend.get_progress(task_id) is None
+    await backend.delete_result(uuid.uuid4().hex)
+
+
 async def test_keep_results_false_deletes_on_read(redis_url: str, queue_name: str) -> None:
     backend: RedisAsyncResultBackend[int] = RedisAsyncResultBackend(
         redis_url, keep_results=False, prefix_str=queue_name

@@ -129,6 +129,16 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
             result.log = None
         return result
 
+    async def delete_result(self, task_id: str) -> None:
+        """Forget the result and progress of ``task_id`` (a missing one is no error).
+
+        Two single-key deletes rather than one: in a cluster the keys may live in
+        different slots.
+        """
+        with translated(ResultSetError, self.connector.address, task_id=task_id):
+            await self.redis.delete(result_key(self.prefix_str, task_id))
+            await self.redis.delete(progress_key(self.prefix_str, task_id))
+
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
         """Store the task's latest progress, expiring like results."""
         payload = self._encode(task_id, progress)
