@@ -16,6 +16,9 @@ from typing import Any
 
 import nats
 from nats.aio.client import Client
+from nats.js.api import KeyValueConfig
+from nats.js.errors import BucketNotFoundError
+from nats.js.kv import KeyValue
 from taskiq.exceptions import BrokerConnectionError
 
 from taskiq_nats._errors import nats_errors
@@ -107,3 +110,15 @@ async def close(client: Client | None) -> None:
         await client.close()
     except Exception:
         return
+
+
+async def open_bucket(client: Client, config: KeyValueConfig) -> KeyValue:
+    """Open the key-value bucket ``config.bucket``, creating it with ``config`` if missing.
+
+    An existing bucket keeps its own settings (a changed TTL applies only to new buckets).
+    """
+    js = client.jetstream()
+    try:
+        return await js.key_value(config.bucket)
+    except BucketNotFoundError:
+        return await js.create_key_value(config)

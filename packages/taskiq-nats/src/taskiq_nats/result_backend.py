@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import nats.errors
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError
+from nats.js.errors import KeyDeletedError, KeyNotFoundError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 from taskiq.abc.result_backend import AsyncResultBackend
@@ -91,22 +91,19 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
             self.connect_attempts,
             **self.connect_options,
         )
-        js = self.client.jetstream()
         with nats_errors(
             ResultBackendError,
             f"Cannot open or create the key-value bucket {self.bucket_name!r}; "
             "check that JetStream is enabled (-js)",
         ):
-            try:
-                self._kv = await js.key_value(self.bucket_name)
-            except BucketNotFoundError:
-                self._kv = await js.create_key_value(
-                    KeyValueConfig(
-                        bucket=self.bucket_name,
-                        ttl=self.result_ttl,
-                        storage=StorageType.FILE,
-                    ),
-                )
+            self._kv = await connection.open_bucket(
+                self.client,
+                KeyValueConfig(
+                    bucket=self.bucket_name,
+                    ttl=self.result_ttl,
+                    storage=StorageType.FILE,
+                ),
+            )
 
     async def shutdown(self) -> None:
         """Disconnect."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError, NoKeysError
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, NoKeysError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 from taskiq.abc.broker import AsyncBroker
@@ -78,13 +78,9 @@ class NATSKeyValueScheduleSource(ScheduleSource):
             self.connect_attempts,
             **self.connect_options,
         )
-        js = self.client.jetstream()
         with nats_errors(ScheduleSourceError, f"Cannot open the bucket {self.bucket_name!r}"):
-            try:
-                self._kv = await js.key_value(self.bucket_name)
-            except BucketNotFoundError:
-                config = KeyValueConfig(bucket=self.bucket_name, storage=StorageType.FILE)
-                self._kv = await js.create_key_value(config)
+            config = KeyValueConfig(bucket=self.bucket_name, storage=StorageType.FILE)
+            self._kv = await connection.open_bucket(self.client, config)
 
     async def shutdown(self) -> None:
         """Disconnect."""
