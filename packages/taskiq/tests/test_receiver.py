@@ -351,6 +351,28 @@ async def test_cancelling_listen_cancels_running_tasks(broker: QueueBroker) -> N
     assert broker.acked == []
 
 
+@pytest.mark.parametrize("stop_at", range(1, 9))
+async def test_a_slot_freed_while_stopping_fetches_nothing_more(
+    broker: QueueBroker,
+    stop_at: int,
+) -> None:
+    finish = asyncio.Event()
+
+    @broker.task
+    async def work(number: int) -> int:
+        if number == stop_at:  # the stop lands while slots are freeing up
+            finish.set()
+        return number
+
+    for number in range(20):
+        await work.kiq(number)
+    receiver = Receiver(broker, max_async_tasks=2, max_prefetch=1)
+    await asyncio.wait_for(receiver.listen(finish), DEADLINE)
+    unstarted = receiver.received - len(broker.acked)
+    assert unstarted <= 1, "no more than max_prefetch fetched deliveries were left unstarted"
+    assert broker.queue.qsize() == 20 - receiver.received
+
+
 async def test_many_deliveries_each_settled_once_even_when_stopped_midway(
     broker: QueueBroker,
 ) -> None:

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import AsyncGenerator
 
 import pytest
-from taskiq import AsyncBroker, BrokerMessage, Receiver
+from recording_broker import RecordingBroker
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage, Receiver
 from taskiq.api import run_receiver_task
 from taskiq.cli.worker.fetching import steady_listen
 
@@ -69,3 +70,81 @@ async def test_run_receiver_task_stops_although_the_driver_loses_a_cancellation(
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(worker, 10)
     assert broker.swallowed == 1
+
+
+class RoomRecordingBroker(RecordingBroker):
+    """Replays what was sent, noting the receiver's room before each delivery."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rooms: list[int | None] = []
+        self.three_fetched = asyncio.Event()
+
+    async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+        for message in self.sent:
+            self.rooms.append(self.delivery_room())
+            if len(self.rooms) == 3:
+                self.three_fetched.set()
+            yield message.message
+
+
+async def test_a_broker_is_told_how_many_deliveries_the_receiver_has_room_for() -> None:
+    broker = RoomRecordingBroker()
+    release = asyncio.Event()
+
+    @broker.task
+    async def hold() -> None:
+        await release.wait()
+
+    for _ in range(4):
+        await hold.kiq()
+    receiver = Receiver(broker, max_async_tasks=2, max_prefetch=1)
+    listening = asyncio.create_task(receiver.listen(asyncio.Event()))
+    await asyncio.wait_for(broker.three_fetched.wait(), 10)
+    await asyncio.sleep(0.05)  # a fourth fetch, were there room, would happen now
+    assert broker.rooms == [3, 2, 1]  # 2 slots + 1 prefetch, shrinking as they fill
+    release.set()
+    await asyncio.wait_for(listening, 10)
+    assert len(broker.rooms) == 4
+    assert broker.delivery_room() is None  # no bound once nobody listens
+
+
+async def test_deliveries_a_broker_already_holds_start_in_the_same_loop_turn() -> None:
+    """So that their tasks finish, store and settle together (brokers batch those)."""
+    broker = RecordingBroker()
+    turn = 0
+    started_in: list[int] = []
+
+    @broker.task
+    async def note() -> None:
+        started_in.append(turn)
+
+    async def count_turns() -> None:
+        nonlocal turn
+        while True:
+            turn += 1
+            await asyncio.sleep(0)
+
+    for _ in range(5):
+        await note.kiq()
+    ticker = asyncio.create_task(count_turns())
+    await asyncio.wait_for(Receiver(broker, max_async_tasks=10).listen(asyncio.Event()), 10)
+    ticker.cancel()
+    assert len(started_in) == 5
+    assert len(set(started_in)) == 1, started_in
+
+
+async def test_a_child_near_its_task_limit_lets_brokers_fetch_only_what_is_left() -> None:
+    """--max-tasks-per-child: a batch read never takes tasks the child will not run."""
+    broker = RoomRecordingBroker()
+
+    @broker.task
+    async def quick() -> None:
+        return None
+
+    for _ in range(5):
+        await quick.kiq()
+    with steady_listen(broker, limit=3):
+        await asyncio.wait_for(Receiver(broker, max_async_tasks=10).listen(asyncio.Event()), 10)
+    assert broker.rooms == [3, 2, 1]
+    assert broker.delivery_room() is None

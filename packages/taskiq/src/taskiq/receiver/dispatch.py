@@ -35,6 +35,7 @@ class Dispatcher(Generic[_Item]):
         self._run = run
         self._limit = max_running if max_running and max_running > 0 else None
         room = None if self._limit is None else self._limit + max(max_prefetch, 0)
+        self._capacity = room
         self._room = None if room is None else asyncio.Semaphore(room)
         self.waiting: deque[_Item] = deque()
         self.running: set[asyncio.Task[Any]] = set()
@@ -42,9 +43,15 @@ class Dispatcher(Generic[_Item]):
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def has_room(self) -> bool:
-        """Tell whether `wait_for_room` would return without waiting."""
-        return self._room is None or not self._room.locked()
+    def room(self) -> int | None:
+        """How many deliveries may be fetched now, counting one reserved by `wait_for_room`.
+
+        None when running is unbounded. Brokers that fetch in batches read at most this
+        many (`AsyncBroker.delivery_room`), so their prefetch stays within these bounds.
+        """
+        if self._capacity is None:
+            return None
+        return max(self._capacity - len(self.running) - len(self.waiting), 1)
 
     async def wait_for_room(self) -> None:
         """Wait until one more delivery may be fetched; pair with `submit`."""
@@ -56,6 +63,10 @@ class Dispatcher(Generic[_Item]):
         self.waiting.append(item)
         self._idle.clear()
         self._pump()
+
+    def hold(self) -> None:
+        """Start nothing more from now on; `stop_starting` collects what waits."""
+        self.accepting = False
 
     def stop_starting(self) -> list[_Item]:
         """Start nothing more; return the deliveries that never started."""

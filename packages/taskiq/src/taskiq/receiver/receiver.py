@@ -12,9 +12,9 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from taskiq.abc.broker import AsyncBroker
+from taskiq.abc.broker import AsyncBroker, no_bound
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.context import TaskRequeuedError
 from taskiq.exceptions import NoResultError, TaskRejectedError, UnknownTaskError
@@ -22,7 +22,7 @@ from taskiq.middlewares._labels import label_bool
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
 from taskiq.receiver.dispatch import Dispatcher
 from taskiq.receiver.run import TaskRunner, failed_result
-from taskiq.receiver.stop import END, STOPPED, next_or_end, unless_stopped
+from taskiq.receiver.stop import END, cancel_for_sure, next_or_end, unless_stopped
 from taskiq.result import TaskiqResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,30 +115,48 @@ class Receiver:
         dispatcher: Dispatcher[RawDelivery],
         stop: asyncio.Future[Any],
     ) -> None:
+        stop.add_done_callback(lambda _: dispatcher.hold())  # nothing waiting starts after stop
+        fetching = asyncio.ensure_future(self._fetch_all(iterator, dispatcher))
         try:
-            await self._fetch_until_stopped(iterator, dispatcher, stop)
-        except Exception:
-            logger.exception("broker.listen() failed; finishing the tasks already running.")
+            await asyncio.wait({fetching, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # stopped, or cancelled from outside: the fetcher ends before anything else
+            await cancel_for_sure(fetching)
+        if not fetching.cancelled() and fetching.exception() is not None:
+            logger.error(
+                "broker.listen() failed; finishing the tasks already running.",
+                exc_info=fetching.exception(),
+            )
             await self._finish(dispatcher, stop, finish_waiting=False)
-            raise
+            fetching.result()  # re-raise
         await self._finish(dispatcher, stop, finish_waiting=not stop.done())
 
-    async def _fetch_until_stopped(
+    async def _fetch_all(
         self,
         iterator: AsyncIterator[RawDelivery],
         dispatcher: Dispatcher[RawDelivery],
-        stop: asyncio.Future[Any],
     ) -> None:
-        while not self._received_enough():
-            if dispatcher.has_room():
-                await dispatcher.wait_for_room()  # returns without suspending
-            elif await unless_stopped(dispatcher.wait_for_room(), stop) is STOPPED:
-                return
-            delivery = await unless_stopped(next_or_end(iterator), stop)
-            if delivery is STOPPED or delivery is END:
-                return
-            self.received += 1
-            dispatcher.submit(delivery)
+        """Fetch and submit deliveries until the stream ends or enough were received.
+
+        It runs as one task that `_serve` cancels on stop, rather than racing every
+        fetch against the stop signal: deliveries a broker already holds are then
+        taken in one event-loop turn, so their tasks start, finish and settle
+        together and brokers can batch those round trips (see benchmarks/README.md).
+        Between a fetch returning and `Dispatcher.submit` nothing awaits, so a
+        cancellation never drops a delivery the receiver has seen.
+        """
+        self.broker.delivery_room = dispatcher.room
+        try:
+            while not self._received_enough():
+                await dispatcher.wait_for_room()
+                if not dispatcher.accepting:  # a slot freed after the stop: fetch no more
+                    return
+                delivery = await next_or_end(iterator)
+                if delivery is END:
+                    return
+                self.received += 1
+                dispatcher.submit(delivery)
+        finally:
+            self.broker.delivery_room = no_bound
 
     def _received_enough(self) -> bool:
         limit = self.max_tasks_to_execute
@@ -197,12 +215,19 @@ class Receiver:
             if raise_err:
                 raise
         finally:
-            await _release_unsettled(delivery)
+            if not delivery.settled:
+                await _release_unsettled(delivery)
         return None
 
     async def _process(self, delivery: Delivery) -> TaskiqResult[Any] | None:
-        message = await self._decode(delivery)
-        task = await self._find_task(delivery, message)
+        # The happy path awaits nothing it does not need: this runs for every task.
+        try:
+            message = self.broker.formatter.loads(delivery.data)
+        except Exception as exc:
+            await self._reject_malformed(delivery, exc)
+        task = self.broker.find_task(message.task_name)
+        if task is None:
+            await self._reject_unknown(delivery, message)
         ack_type = self._ack_type_for(task, message)
         if ack_type is AcknowledgeType.WHEN_RECEIVED:
             await delivery.ack()
@@ -215,25 +240,15 @@ class Receiver:
         stored = await self._store(message, result)
         if isinstance(result.error, TaskRejectedError):
             await delivery.reject()
-        elif stored and ack_type is AcknowledgeType.WHEN_SAVED:
+        elif stored and ack_type is AcknowledgeType.WHEN_SAVED and not delivery.settled:
             await delivery.ack()
         return result
 
-    async def _decode(self, delivery: Delivery) -> TaskiqMessage:
-        try:
-            return self.broker.formatter.loads(delivery.data)
-        except Exception as exc:
-            await delivery.reject()
-            raise MalformedMessageError(payload=delivery.data[:200], reason=exc) from exc
+    async def _reject_malformed(self, delivery: Delivery, exc: Exception) -> NoReturn:
+        await delivery.reject()
+        raise MalformedMessageError(payload=delivery.data[:200], reason=exc) from exc
 
-    async def _find_task(
-        self,
-        delivery: Delivery,
-        message: TaskiqMessage,
-    ) -> AsyncTaskiqDecoratedTask[Any, Any]:
-        task = self.broker.find_task(message.task_name)
-        if task is not None:
-            return task
+    async def _reject_unknown(self, delivery: Delivery, message: TaskiqMessage) -> NoReturn:
         await delivery.reject()
         error = UnknownTaskError(task_name=message.task_name)
         await self.broker.result_backend.set_result(message.task_id, failed_result(message, error))
@@ -262,18 +277,26 @@ class Receiver:
         """pre_execute → run → on_error → post_execute; a failing pre_execute fails the task."""
         chain = self.broker.middleware_chain
         try:
-            message = await chain.pre_execute(message)
+            if chain.has("pre_execute"):
+                message = await chain.pre_execute(message)
         except Exception as exc:
             logger.exception("pre_execute failed for task %s; it does not run.", message.task_id)
             result = failed_result(message, exc)
         else:
-            result = await self.run_task(task, message, delivery=delivery)
+            result = await self._runner.run(
+                task,
+                message,
+                executor=self.executor,
+                cast_types=self.validate_params,
+                delivery=delivery,
+            )
         error = result.error
         if isinstance(error, TaskRequeuedError):
             return message, result
         if error is not None and not isinstance(error, TaskRejectedError):
             await chain.on_error(message, result, error)
-        await chain.post_execute(message, result)
+        if chain.has("post_execute"):
+            await chain.post_execute(message, result)
         return message, result
 
     async def _store(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> bool:
@@ -291,7 +314,8 @@ class Receiver:
                 message.task_id,
             )
             return False
-        await self.broker.middleware_chain.post_save(message, result)
+        if self.broker.middleware_chain.has("post_save"):
+            await self.broker.middleware_chain.post_save(message, result)
         return True
 
     # -- run -----------------------------------------------------------------

@@ -41,7 +41,7 @@ def steady_listen(
     original = broker.listen
 
     def steady() -> AsyncGenerator[Delivery, None]:
-        return _steady_stream(original(), limit, on_limit)
+        return _steady_stream(broker, original(), limit, on_limit)
 
     # The receiver calls ``broker.listen()``; replacing it on the instance keeps
     # every broker usable without a cooperating subclass.
@@ -56,11 +56,24 @@ def steady_listen(
 
 
 async def _steady_stream(
+    broker: AsyncBroker,
     stream: AsyncGenerator[Delivery, None],
     limit: int | None,
     on_limit: Callable[[], None] | None,
 ) -> AsyncGenerator[Delivery, None]:
     fetched = 0
+    # The receiver publishes its room before its first fetch, which runs this body:
+    # brokers that fetch in batches must not take more than the limit leaves either.
+    receiver_room = broker.delivery_room
+
+    def room_within_limit() -> int | None:
+        room = receiver_room()
+        if limit is None:
+            return room
+        left = max(limit - fetched, 1)
+        return left if room is None else min(room, left)
+
+    broker.delivery_room = room_within_limit
     try:
         while limit is None or fetched < limit:
             delivery = await _fetch(stream)
@@ -69,6 +82,8 @@ async def _steady_stream(
             fetched += 1
             yield delivery
     finally:
+        if broker.delivery_room is room_within_limit:
+            broker.delivery_room = receiver_room
         await stream.aclose()
     logger.info("Took %d messages, the --max-tasks-per-child limit.", fetched)
     if on_limit is not None:
