@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from typing_extensions import ParamSpec
 
+from taskiq.binding import PlainBinder
 from taskiq.depends.signature import call_signature
 from taskiq.kicker import AsyncKicker
 from taskiq.task import AsyncTaskiqTask
@@ -51,6 +52,7 @@ class AsyncTaskiqDecoratedTask(Generic[_FuncParams, _ReturnType]):
         self.return_type = return_type
         # Without injected parameters: kiq() checks the caller's arguments against it.
         self.signature = call_signature(original_func)
+        self._binder = PlainBinder(self.signature)
         update_wrapper(self, original_func)
 
     def __call__(
@@ -68,6 +70,7 @@ class AsyncTaskiqDecoratedTask(Generic[_FuncParams, _ReturnType]):
             broker=self.broker,
             labels=self.labels,
             signature=self.signature,
+            binder=self._binder,
         )
 
     @overload

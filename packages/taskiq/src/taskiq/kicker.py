@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, overload
 
 from typing_extensions import ParamSpec, Self, TypeVar
 
+from taskiq.binding import PlainBinder
 from taskiq.exceptions import SendTaskError, UnknownTaskError
 from taskiq.message import BrokerMessage, TaskiqMessage
 from taskiq.task import AsyncTaskiqTask
@@ -41,6 +42,7 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         labels: dict[str, Any],
         return_type: type[_ReturnType] | None = None,
         signature: inspect.Signature | None = None,
+        binder: PlainBinder | None = None,
     ) -> None:
         self.task_name = task_name
         self.broker = broker
@@ -49,6 +51,9 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         self.custom_schedule_id: str | None = None
         self.return_type = return_type
         self.signature = signature
+        if binder is None and signature is not None:
+            binder = PlainBinder(signature)
+        self._binder = binder
 
     def with_labels(self, **labels: Any) -> Self:
         """Add or override labels for this call only."""
@@ -122,7 +127,8 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
             ) from exc
 
     def _prepare_message(self, *args: Any, **kwargs: Any) -> TaskiqMessage:
-        if self.signature is not None:
+        binder = self._binder
+        if self.signature is not None and (binder is None or not binder.fits(args, kwargs)):
             try:
                 self.signature.bind(*args, **kwargs)
             except TypeError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TaskiqMessage(BaseModel):
@@ -21,6 +21,9 @@ class TaskiqMessage(BaseModel):
     that middlewares and brokers act on; `labels_types` is kept for wire
     compatibility with formatters that record the original label types.
     """
+
+    # NaN and infinities travel as the JSON extensions Python's json writes, not as null.
+    model_config = ConfigDict(ser_json_inf_nan="constants")
 
     task_id: str = Field(description="Unique id of this call; results are stored under it.")
     task_name: str = Field(description="Registered name of the task, usually module:function.")

@@ -64,6 +64,7 @@ class MiddlewareChain:
         self._hooks: dict[str, list[tuple[TaskiqMiddleware, AsyncHook]]] = {
             name: [] for name in HOOK_NAMES
         }
+        self._active: set[str] = set()  # hooks some middleware overrides
 
     def add(self, middleware: TaskiqMiddleware) -> None:
         """Append a middleware; its overridden hooks become callable through the chain."""
@@ -71,6 +72,7 @@ class MiddlewareChain:
         for name in HOOK_NAMES:
             if _overrides(middleware, name):
                 hook = (middleware, as_async(getattr(middleware, name)))
+                self._active.add(name)
                 if name in _REVERSED:
                     self._hooks[name].insert(0, hook)
                 else:
@@ -78,7 +80,7 @@ class MiddlewareChain:
 
     def has(self, hook: str) -> bool:
         """Tell whether any middleware overrides ``hook`` (lets hot paths skip work)."""
-        return bool(self._hooks[hook])
+        return hook in self._active
 
     async def startup(self) -> None:
         """Start every middleware, in order; a failure here is fatal and propagates."""

@@ -18,7 +18,8 @@ class TaskiqResult(BaseModel, Generic[_ReturnType]):
     the client (see `taskiq.error_codec`). ``raise_for_error()`` re-raises it.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # NaN and infinities are stored as the JSON extensions Python's json writes, not as null.
+    model_config = ConfigDict(arbitrary_types_allowed=True, ser_json_inf_nan="constants")
 
     is_err: bool
     log: str | None = None

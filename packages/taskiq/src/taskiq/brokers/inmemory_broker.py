@@ -70,9 +70,11 @@ class InMemoryBroker(AsyncBroker):
             max_async_tasks=max_async_tasks,
             propagate_exceptions=propagate_exceptions,
         )
+        #: Background work: runners and delayed sends (the loop keeps weak references only).
         self._running: set[asyncio.Task[None]] = set()
-        self._slots: asyncio.Semaphore | None = None
-        self._slots_loop: asyncio.AbstractEventLoop | None = None
+        self._queue: deque[bytes] = deque()
+        self._runners: set[asyncio.Task[None]] = set()
+        self._runners_loop: asyncio.AbstractEventLoop | None = None
         self._errors: deque[BaseException] = deque(maxlen=MAX_REMEMBERED_ERRORS)
         self._executor_closed = False
 
@@ -91,39 +93,50 @@ class InMemoryBroker(AsyncBroker):
         if self.await_inplace:
             await self._run(message.message)
             return
-        task = asyncio.create_task(self._run_later(message))
+        delay = _delay_from_labels(message.labels)
+        if delay:
+            self._track(asyncio.create_task(self._enqueue_later(message.message, delay)))
+            return
+        self._enqueue(message.message)
+
+    async def _enqueue_later(self, payload: bytes, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._enqueue(payload)
+
+    def _enqueue(self, payload: bytes) -> None:
+        """Queue a task for the runners, starting one more if the bound allows.
+
+        At most ``max_async_tasks`` runners take queued tasks one after the other,
+        rather than one asyncio task per message waiting on a semaphore: a burst
+        of ``kiq`` calls then costs no task objects beyond the runners.
+        """
+        self._queue.append(payload)
+        self._add_runner()
+
+    def _add_runner(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self._runners_loop:  # those runners belong to an earlier event loop
+            self._runners, self._runners_loop = set(), loop
+        limit = self.max_async_tasks if self.max_async_tasks and self.max_async_tasks > 0 else None
+        if limit is None or len(self._runners) < limit:
+            runner = loop.create_task(self._run_queued())
+            self._runners.add(runner)
+            runner.add_done_callback(self._runners.discard)
+            self._track(runner)
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _run_later(self, message: BrokerMessage) -> None:
-        delay = _delay_from_labels(message.labels)
-        if delay:
-            await asyncio.sleep(delay)
-        slots = self._slots_for_loop()
-        if slots is None:
-            await self._run(message.message)
-            return
-        async with slots:
-            await self._run(message.message)
+    async def _run_queued(self) -> None:
+        queue = self._queue
+        while queue:
+            await self._run(queue.popleft())
 
     async def _run(self, payload: bytes) -> None:
         result = await self.receiver.callback(payload)
         if result is not None and result.error is not None:
             self._errors.append(result.error)
-
-    def _slots_for_loop(self) -> asyncio.Semaphore | None:
-        """The bound on background tasks (None: unbounded), one per event loop.
-
-        A semaphore belongs to the loop it was first used in, and tests often
-        start a new loop per test while reusing one broker.
-        """
-        if not self.max_async_tasks or self.max_async_tasks <= 0:
-            return None
-        loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots_loop is not loop:
-            self._slots = asyncio.Semaphore(self.max_async_tasks)
-            self._slots_loop = loop
-        return self._slots
 
     def _ensure_executor(self) -> None:
         if self._executor_closed:
@@ -146,8 +159,14 @@ class InMemoryBroker(AsyncBroker):
         failed since the last call, so a test fails where a task failed. The
         remembered errors are cleared either way.
         """
-        while self._running:
-            await asyncio.gather(*list(self._running), return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._queue and not self._runners:  # its runners were cancelled
+                self._add_runner()
+            pending = [task for task in self._running if task.get_loop() is loop]
+            if not pending:
+                break
+            await asyncio.gather(*pending, return_exceptions=True)
         errors = list(self._errors)
         self._errors.clear()
         if raise_errors and errors:

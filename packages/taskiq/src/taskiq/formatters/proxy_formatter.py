@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from taskiq.abc.formatter import TaskiqFormatter
 from taskiq.message import BrokerMessage, TaskiqMessage
+from taskiq.serializers.model_codec import dump_model, load_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.broker import AsyncBroker
@@ -21,17 +22,16 @@ class ProxyFormatter(TaskiqFormatter):
         """Encode the message's fields with the broker's serializer.
 
         Values are converted to JSON types first unless the serializer says it
-        accepts Python objects (`TaskiqSerializer.accepts_python_objects`).
+        accepts Python objects (`TaskiqSerializer.accepts_python_objects`); see
+        `taskiq.serializers.model_codec` for the default JSON's fast path.
         """
-        serializer = self.broker.serializer
-        mode = "python" if serializer.accepts_python_objects else "json"
         return BrokerMessage(
             task_id=message.task_id,
             task_name=message.task_name,
-            message=serializer.dumpb(message.model_dump(mode=mode)),
+            message=dump_model(self.broker.serializer, message),
             labels=message.labels,
         )
 
     def loads(self, message: bytes) -> TaskiqMessage:
         """Decode and validate; raises ``ValueError`` on a malformed payload."""
-        return TaskiqMessage.model_validate(self.broker.serializer.loadb(message))
+        return load_model(self.broker.serializer, TaskiqMessage, message)

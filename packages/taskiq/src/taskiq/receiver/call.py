@@ -21,6 +21,9 @@ from taskiq.exceptions import TaskTimeoutError
 
 logger = logging.getLogger("taskiq.receiver")
 
+#: Common return types, checked first: the awaitable check costs more (abstract classes).
+_NEVER_AWAITABLE = frozenset({type(None), bool, int, float, str, bytes, list, dict, tuple})
+
 
 def timeout_from_labels(labels: Mapping[str, Any]) -> float | None:
     """Read the ``timeout`` label (seconds, maybe as a string); None if absent or unusable."""
@@ -58,7 +61,8 @@ async def call_task(
             _sync_call(func, args, kwargs, executor),
         )
     value = await (_bounded(call, timeout, task_name) if timeout else call)
-    if inspect.isawaitable(value):  # a sync callable that returned a coroutine
+    if type(value) not in _NEVER_AWAITABLE and inspect.isawaitable(value):
+        # a sync callable that returned a coroutine
         value = await value
     return value
 

@@ -13,11 +13,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from taskiq.binding import PlainBinder
 from taskiq.depends.signature import call_signature, dependency_names, type_hints
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-_POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
-_PLAIN = (_POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 class ArgumentBindError(TypeError):
@@ -37,15 +36,10 @@ class TaskParameters:
         full = inspect.signature(func)
         self.dependencies = dependency_names(func)
         self.signature = call_signature(func)
-        params = self.signature.parameters.values()
         self._keywords_only = bool(self.dependencies) and not any(
             p.kind is inspect.Parameter.VAR_POSITIONAL for p in full.parameters.values()
         )
-        # Most tasks take plain parameters; they are bound without inspect's machinery.
-        self._simple = all(p.kind in _PLAIN for p in params)
-        self._positional = tuple(p.name for p in params if p.kind is _POSITIONAL_OR_KEYWORD)
-        self._names = frozenset(p.name for p in params)
-        self._required = frozenset(p.name for p in params if p.default is p.empty)
+        self._plain = PlainBinder(self.signature)
         self.adapters = _adapters(self.signature, type_hints(func)) if cast_types else {}
 
     def bind(
@@ -60,28 +54,20 @@ class TaskParameters:
         a keyword naming a dependency parameter is passed through and wins.
         Raises `ArgumentBindError` if the arguments do not fit the signature.
         """
-        explicit = {k: v for k, v in kwargs.items() if k in self.dependencies}
-        if explicit:
-            kwargs = {k: v for k, v in kwargs.items() if k not in explicit}
-        arguments = self._bind_plain(args, kwargs) if self._simple else None
+        explicit: dict[str, Any] = {}
+        if kwargs and self.dependencies:
+            explicit = {k: v for k, v in kwargs.items() if k in self.dependencies}
+            if explicit:
+                kwargs = {k: v for k, v in kwargs.items() if k not in explicit}
+        arguments = self._plain.bind(args, kwargs)
         if arguments is not None:
-            self._cast_all(arguments)
-            return (), {**arguments, **explicit}
+            if self.adapters:
+                self._cast_all(arguments)
+            return (), ({**arguments, **explicit} if explicit else arguments)
         bound = self._bind_any(task_name, args, kwargs)
         self._cast_all(bound.arguments)
         positional, keywords = self._split(bound)
         return positional, {**keywords, **explicit}
-
-    def _bind_plain(self, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
-        """Bind to plain parameters by name; None if anything is off (the slow path explains)."""
-        if len(args) > len(self._positional):
-            return None
-        arguments = dict(zip(self._positional, args, strict=False))
-        for name, value in kwargs.items():
-            if name in arguments or name not in self._names:
-                return None
-            arguments[name] = value
-        return arguments if self._required.issubset(arguments) else None
 
     def _bind_any(
         self,

@@ -7,6 +7,7 @@ both end up in the `TaskiqResult` it returns.
 from __future__ import annotations
 
 import time
+from collections.abc import Coroutine
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +41,10 @@ class TaskRunner:
         delivery: Acknowledger | None = None,
     ) -> TaskiqResult[Any]:
         """Run the task with its dependencies and cast arguments; capture value or error."""
-        context = Context(message, self.broker, delivery)
         start = time.perf_counter()
         try:
             plan = self._plan_for(task, cast_types)
-            value = await self._call(plan, message, context, executor)
+            value = await self._call(plan, message, delivery, executor)
         except (Exception, SystemExit) as exc:  # sys.exit() in a task must not stop the worker
             return failed_result(message, exc, time.perf_counter() - start)
         return TaskiqResult(
@@ -58,14 +58,14 @@ class TaskRunner:
         self,
         plan: TaskPlan,
         message: TaskiqMessage,
-        context: Context,
+        delivery: Acknowledger | None,
         executor: Executor | None,
     ) -> Any:
         args, kwargs = plan.parameters.bind(message.task_name, message.args, message.kwargs)
-        if plan.graph.is_empty():  # no dependencies: skip the injector entirely
+        if plan.graph.is_empty():  # no dependencies: skip the injector (and the Context)
             return await _invoke(plan, message, args, kwargs, executor)
         async with plan.graph.async_ctx(
-            self._dependency_cache(context),
+            self._dependency_cache(Context(message, self.broker, delivery)),
             exception_propagation=self.propagate_exceptions,
         ) as resolver:
             injected = await resolver.resolve_kwargs()
@@ -91,14 +91,15 @@ class TaskRunner:
         return plan
 
 
-async def _invoke(
+def _invoke(
     plan: TaskPlan,
     message: TaskiqMessage,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     executor: Executor | None,
-) -> Any:
-    return await call_task(
+) -> Coroutine[Any, Any, Any]:
+    """The call as a coroutine to await (a plain function: one coroutine less per task)."""
+    return call_task(
         plan.target,
         args,
         kwargs,
