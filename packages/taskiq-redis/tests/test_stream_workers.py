@@ -103,8 +103,10 @@ async def test_work_is_shared_between_workers(
     redis_client: Redis,
     queue_name: str,
 ) -> None:
-    workers.start()
-    workers.start()
+    # A worker takes as many tasks as it has room for: with 4 slots each, neither
+    # can take all 20 at once, so both must get a fair part of them.
+    workers.start(TQ_MAX_ASYNC="4")
+    workers.start(TQ_MAX_ASYNC="4")
     for number in range(20):
         await kicker(client).kiq(number, seconds=0.3)
 

@@ -16,6 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from taskiq_redis.errors import RedisAddress, bad_url_error, connection_error
+from taskiq_redis.pool import QuickBlockingPool
 
 #: Reconnect attempts per command: enough to ride out a dropped connection,
 #: short enough that an unreachable server fails startup within a second.
@@ -72,7 +73,7 @@ class Connector(BaseConnector):
         self.address = RedisAddress.from_url(url, connection_kwargs.get("password"))
         with_defaults(connection_kwargs)
         try:
-            self.pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
+            self.pool: BlockingConnectionPool = QuickBlockingPool.from_url(
                 url,
                 max_connections=max_connection_pool_size,
                 **connection_kwargs,

@@ -25,8 +25,10 @@ from taskiq.exceptions import (
     TaskiqError,
 )
 from taskiq.result import TaskiqResult
-from taskiq.serializers import JSONSerializer, PickleSerializer
+from taskiq.serializers import JSONSerializer
+from taskiq.serializers.model_codec import dump_model, load_model
 
+from taskiq_redis.coalesce import TurnBatcher
 from taskiq_redis.connection import UsesConnector
 from taskiq_redis.errors import translated
 from taskiq_redis.exceptions import (
@@ -74,6 +76,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         self.serializer = serializer or JSONSerializer()
         self.prefix_str = prefix_str
         self.readiness = ReadinessListener(self.connector.client, results_channel(prefix_str))
+        self._stores: TurnBatcher[tuple[str, bytes, str]] = TurnBatcher(self._store_many)
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""
@@ -87,9 +90,11 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     async def set_result(self, task_id: str, result: TaskiqResult[_ReturnType]) -> None:
         """Store the result with its expiry, then announce it to waiters.
 
-        One round trip (SET and PUBLISH pipelined, in that order) on a plain or Sentinel
-        client: every task pays this, see benchmarks/README.md. A cluster client sends
-        them one after the other, as a keyless PUBLISH has no slot to pipeline to.
+        On a plain or Sentinel client, SET and PUBLISH go in one pipeline together
+        with those of every other result stored in the same event-loop turn
+        (`taskiq_redis.coalesce`): one round trip for a batch of finishing tasks, see
+        benchmarks/README.md. A cluster client sends them one after the other, as a
+        keyless PUBLISH has no slot to pipeline to.
         """
         payload = self._encode(task_id, result)
         key = result_key(self.prefix_str, task_id)
@@ -99,10 +104,15 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
                 await self._set(key, payload)
                 await client.publish(self.readiness.channel, task_id)
                 return
-            async with client.pipeline(transaction=False) as pipe:
+            await self._stores.submit((key, payload, task_id))
+
+    async def _store_many(self, stores: list[tuple[str, bytes, str]]) -> None:
+        """SET then PUBLISH for every result of one turn, in one pipeline."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key, payload, task_id in stores:
                 pipe.set(key, payload, ex=self.result_ex_time, px=self.result_px_time)
                 pipe.publish(self.readiness.channel, task_id)
-                await pipe.execute()
+            await pipe.execute()
 
     async def is_result_ready(self, task_id: str) -> bool:
         """Tell whether a result is stored for ``task_id``."""
@@ -159,9 +169,8 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
 
     def _encode(self, task_id: str, model: BaseModel) -> bytes:
         """Serialize a result or progress; Pickle gets Python objects, the others JSON types."""
-        mode = "python" if isinstance(self.serializer, PickleSerializer) else "json"
         try:
-            return self.serializer.dumpb(model.model_dump(mode=mode))
+            return dump_model(self.serializer, model)
         except (ValueError, TypeError) as exc:
             raise ResultSetError(
                 task_id=task_id,
@@ -173,7 +182,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
 
     def _decode(self, task_id: str, raw: Any, model: Any) -> Any:
         try:
-            return model.model_validate(self.serializer.loadb(raw))
+            return load_model(self.serializer, model, raw)
         except TaskiqError:
             raise
         except Exception as exc:

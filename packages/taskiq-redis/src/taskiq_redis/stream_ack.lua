@@ -1,6 +1,11 @@
--- Settle one delivery for good: acknowledge it and delete the entry, so an
+-- Settle deliveries for good: acknowledge them and delete their entries, so an
 -- acknowledged task leaves no trace in the stream (bounded storage).
--- KEYS[1] stream; ARGV[1] group; ARGV[2] entry id.
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
+-- KEYS[1] stream; ARGV[1] group; ARGV[2..] entry ids (the worker batches the acks
+-- of tasks that finish together, see coalesce.py).
+local ids = {}
+for i = 2, #ARGV do
+    ids[#ids + 1] = ARGV[i]
+end
+local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+redis.call('XDEL', KEYS[1], unpack(ids))
 return acked

@@ -5,12 +5,15 @@ Design (see docs/brokers/redis.md for the long form):
 - ``kick`` XADDs the payload to the queue's stream (one stream per priority
   level), or parks it in a sorted set when it carries a ``delay`` label; any
   worker moves due entries onto the stream with one atomic Lua script.
-- A worker reads with XREADGROUP, ``xread_count`` entries at a time and only when
-  the receiver asks for the next message, so prefetch stays bounded.
+- A worker reads with XREADGROUP only when the receiver asks for the next
+  message, and then as many entries as the receiver has room for (at most
+  ``xread_count``), so prefetch stays within the receiver's bounds while a busy
+  worker still fetches, runs and settles its tasks in batches.
 - Every entry a worker holds is leased (see `taskiq_redis.leases`): touched every
   ``idle_timeout / 4`` until settled. Entries of a dead worker go idle, and a live
   worker takes them over with XAUTOCLAIM after ``idle_timeout``.
-- ack = XACK + XDEL (nothing acknowledged stays in Redis); reject, malformed
+- ack = XACK + XDEL (nothing acknowledged stays in Redis), one script call for
+  all the acks of one event-loop turn (`taskiq_redis.coalesce`); reject, malformed
   entries and entries delivered more than ``max_deliveries`` times go to the
   dead-letter stream, which `dead_letters` lists and `replay_dead_letters` replays.
 - On shutdown, entries fetched but never settled go straight back to the queue.
@@ -36,6 +39,7 @@ from taskiq.exceptions import BrokerConnectionError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
 
 from taskiq_redis.base_broker import Backoff, BaseRedisBroker
+from taskiq_redis.coalesce import TurnBatcher
 from taskiq_redis.dead_letters import DeadLetter, DeadLetterStore
 from taskiq_redis.errors import TRANSIENT_ERRORS, translated
 from taskiq_redis.keys import DATA_FIELD, TASK_ID_FIELD, TASK_NAME_FIELD, StreamQueueKeys
@@ -53,6 +57,8 @@ DEFAULT_MAX_DELIVERIES = 5
 DEFAULT_DEAD_LETTER_MAXLEN = 100_000
 #: Consumers with nothing pending are forgotten after this long unseen (ms).
 CONSUMER_FORGET_AFTER_MS = 300_000
+#: Most entries one read takes (the receiver's free room bounds it further).
+DEFAULT_XREAD_COUNT = 100
 #: Longest pause between two runs of the delayed-entry mover (s).
 MAX_DELAY_POLL = 1.0
 
@@ -72,10 +78,12 @@ class RedisStreamBroker(BaseRedisBroker):
 
     ``idle_timeout`` (ms) bounds how long a dead worker's tasks wait before a live
     worker gets them; a live worker's tasks are never redelivered however long
-    they run. ``xread_count`` entries are read at a time (the prefetch beyond the
-    receiver's own). ``max_priority`` enables ``priority`` labels 0..max_priority,
-    higher first. ``consumer_id`` is where a new consumer group starts: ``"0"``
-    (the default) so that tasks sent before the first worker started are not lost.
+    they run. A read takes as many entries as the worker's receiver has room for
+    (``--max-async-tasks`` plus ``--max-prefetch``), at most ``xread_count``; nothing
+    waits on a busy worker beyond those bounds. ``max_priority`` enables ``priority``
+    labels 0..max_priority, higher first. ``consumer_id`` is where a new consumer
+    group starts: ``"0"`` (the default) so that tasks sent before the first worker
+    started are not lost.
     """
 
     supports_delayed_delivery = True
@@ -94,7 +102,7 @@ class RedisStreamBroker(BaseRedisBroker):
         approximate: bool = True,
         idle_timeout: int = DEFAULT_IDLE_TIMEOUT_MS,
         unacknowledged_batch_size: int = 100,
-        xread_count: int = 1,
+        xread_count: int = DEFAULT_XREAD_COUNT,
         additional_streams: dict[str, str | int] | None = None,
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
         max_priority: int | None = None,
@@ -138,6 +146,7 @@ class RedisStreamBroker(BaseRedisBroker):
         self._claim_cursors: dict[str, str] = {}
         self._next_claim = 0.0
         self._next_prune = 0.0
+        self._acks: TurnBatcher[Delivery] = TurnBatcher(self._send_acks)
 
     @property
     def scripts(self) -> StreamScripts:
@@ -329,7 +338,7 @@ class RedisStreamBroker(BaseRedisBroker):
         streams = self.streams
         if len(streams) > 1:
             first = await self.scripts.read_first(
-                streams, self.consumer_group_name, self.consumer_name, self.count
+                streams, self.consumer_group_name, self.consumer_name, self._read_count()
             )
             if first is not None:
                 stream, entries = first
@@ -338,7 +347,7 @@ class RedisStreamBroker(BaseRedisBroker):
             self.consumer_group_name,
             self.consumer_name,
             dict.fromkeys(streams, ">"),
-            count=self.count,
+            count=self._read_count(),
             block=self.block,
         )
         by_stream = {_text(name): entries for name, entries in reply or []}
@@ -347,6 +356,11 @@ class RedisStreamBroker(BaseRedisBroker):
             for entry_id, fields in by_stream.get(stream, []):
                 fetched.append(self._hold(stream, entry_id, fields or {}))
         return fetched
+
+    def _read_count(self) -> int:
+        """Entries to read now: what the receiver has room for, at most ``xread_count``."""
+        room = self.delivery_room()
+        return self.count if room is None else max(1, min(self.count, room))
 
     def _hold(self, stream: str, entry_id: Any, fields: dict[bytes, bytes]) -> Delivery:
         delivery = Delivery(stream, _text(entry_id), fields)
@@ -368,7 +382,7 @@ class RedisStreamBroker(BaseRedisBroker):
             self.consumer_name,
             self.idle_timeout,
             self._claim_cursors.get(stream, "0-0"),
-            min(self.count, self.unacknowledged_batch_size),
+            min(self._read_count(), self.unacknowledged_batch_size),
         )
         self._claim_cursors[stream] = cursor
         fetched: list[Delivery] = []
@@ -434,7 +448,15 @@ class RedisStreamBroker(BaseRedisBroker):
             self.leases.release(delivery)
 
     async def _ack(self, delivery: Delivery) -> None:
-        await self.scripts.ack(delivery.stream, self.consumer_group_name, delivery.entry_id)
+        await self._acks.submit(delivery)
+
+    async def _send_acks(self, deliveries: list[Delivery]) -> None:
+        """Ack the deliveries of one turn: one script call per stream (usually one)."""
+        by_stream: dict[str, list[str]] = {}
+        for delivery in deliveries:
+            by_stream.setdefault(delivery.stream, []).append(delivery.entry_id)
+        for stream, ids in by_stream.items():
+            await self.scripts.ack(stream, self.consumer_group_name, ids)
 
     async def _requeue(self, delivery: Delivery) -> None:
         """Put a delivery the receiver gave back at the end of its stream, now.

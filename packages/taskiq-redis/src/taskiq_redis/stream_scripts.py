@@ -73,9 +73,9 @@ class StreamScripts:
             return None
         return _text(raw[0]), [(_text(item[0]), _fields(item[1])) for item in raw[1]]
 
-    async def ack(self, stream: str, group: str, entry_id: str) -> None:
-        """XACK + XDEL of one entry."""
-        await self._run("stream_ack", [stream], [group, entry_id])
+    async def ack(self, stream: str, group: str, ids: list[str]) -> int:
+        """XACK + XDEL of ``ids``; return how many were still pending."""
+        return int(await self._run("stream_ack", [stream], [group, *ids]))
 
     async def claim(
         self,
