@@ -11,6 +11,7 @@ import pytest
 from nats.js.api import StreamConfig
 from taskiq import Context, TaskiqDepends
 from taskiq.acks import AcknowledgeType
+from taskiq.kicker import AsyncKicker
 from taskiq_nats import (
     BaseJetStreamBroker,
     JetStreamBroker,
@@ -322,3 +323,53 @@ async def test_custom_stream_config_is_used(
     assert info.config.subjects == [broker.subject]
     assert info.config.max_age == 3600.0
     assert broker.dead_letters.stream_name == f"{stream}_dead_letters"
+
+
+def _count_fetched(broker: Any) -> list[int]:
+    """Record how many messages each pull request of ``broker`` brought."""
+    fetched: list[int] = []
+    original = broker._fetch
+
+    async def counting(subscription: Any) -> Any:
+        batch = await original(subscription)
+        fetched.append(len(batch))
+        return batch
+
+    broker._fetch = counting
+    return fetched
+
+
+@pytest.mark.parametrize("kind", [JetStreamBroker, PullBasedJetStreamBroker])
+async def test_a_pull_worker_fetches_only_what_its_receiver_has_room_for(
+    kind: type[BaseJetStreamBroker],
+    nats_url: str,
+    names: Any,
+    run_worker: Any,
+    eventually: Any,
+) -> None:
+    sender = make_broker(nats_url, names, kind)
+    broker = make_broker(nats_url, names, kind)
+    started: list[int] = []
+    release = asyncio.Event()
+
+    @broker.task(task_name="hold")
+    async def hold(number: int) -> int:
+        started.append(number)
+        await release.wait()
+        return number
+
+    await sender.startup()  # queue all ten before the worker starts
+    for number in range(10):
+        await AsyncKicker("hold", sender, {}).kiq(number)
+    await sender.shutdown()
+    fetched = _count_fetched(broker)
+    async with run_worker(broker, max_async_tasks=2, max_prefetch=1):
+        await eventually(lambda: len(started) == 2)
+        assert next(n for n in fetched if n) == 3, "the first fetch takes the room in one go"
+        info = await consumer_info(broker)
+        # 2 running + 1 waiting for a slot; the other 7 stay on the server.
+        assert info.num_ack_pending == 3
+        assert info.num_pending == 7
+        release.set()
+        await eventually(lambda: len(started) == 10)
+    assert sorted(started) == list(range(10))

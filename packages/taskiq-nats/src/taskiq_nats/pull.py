@@ -1,9 +1,10 @@
 """Pull-based JetStream brokers: workers fetch tasks when they are ready for them.
 
-Pulling means a worker never holds messages it has not started (no message
-times out in a client buffer), and a fetch that fails while the server restarts
-is simply retried: the durable consumer survives on the server and the worker
-carries on where it was.
+Pulling means a worker never holds messages it cannot start: a fetch asks for
+as many as the receiver has room for (no message times out in a client buffer),
+yet a busy worker still takes a batch per round trip. A fetch that fails while
+the server restarts is simply retried: the durable consumer survives on the
+server and the worker carries on where it was.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from taskiq_nats.jetstream import BaseJetStreamBroker
 
 logger = logging.getLogger("taskiq_nats")
 
+#: Most messages one fetch asks for; the receiver's free room bounds it further.
+DEFAULT_PULL_BATCH = 100
 #: Seconds one fetch waits for messages before asking again.
 DEFAULT_FETCH_TIMEOUT = 2.0
 #: First pause after a failed fetch; it doubles while the failures go on.
@@ -54,7 +57,7 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         durable: str = "taskiq_durable",
         stream_config: StreamConfig | None = None,
         consumer_config: ConsumerConfig | None = None,
-        pull_consume_batch: int = 1,
+        pull_consume_batch: int = DEFAULT_PULL_BATCH,
         pull_consume_timeout: float | None = None,
         result_backend: AsyncResultBackend[Any] | None = None,
         task_id_generator: Callable[[], str] | None = None,
@@ -91,7 +94,7 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         self._request_expires = time.monotonic() + self.pull_consume_timeout
         try:
             batch = await subscription.fetch(
-                self.pull_consume_batch,
+                self._batch_size(),
                 timeout=self.pull_consume_timeout,
             )
         except nats.errors.TimeoutError:
@@ -102,6 +105,16 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
             return []
         self._retry_pause = FIRST_RETRY_PAUSE
         return list(batch)
+
+    def _batch_size(self) -> int:
+        """As many messages as the receiver has room for, at most ``pull_consume_batch``.
+
+        A fetched message's ``ack_wait`` runs from its delivery, so asking for
+        more than the worker can start would only let them wait here.
+        """
+        room = self.delivery_room()
+        cap = max(1, self.pull_consume_batch)
+        return cap if room is None else max(1, min(cap, room))
 
     def _release_delay(self) -> float:
         """Until our last pull request expires: the server would hand it released messages."""

@@ -32,6 +32,7 @@ from taskiq.exceptions import (
 )
 from taskiq.result import TaskiqResult
 from taskiq.serializers import JSONSerializer
+from taskiq.serializers.model_codec import dump_model, load_model
 
 from taskiq_nats import connection
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
@@ -119,7 +120,7 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
 
     async def set_result(self, task_id: str, result: TaskiqResult[_ReturnType]) -> None:
         """Store the result; waiters are woken by the same write."""
-        payload = self.serializer.dumpb(result.model_dump(mode="json"))
+        payload = dump_model(self.serializer, result)
         with nats_errors(ResultSetError, task_id=task_id):
             await self.kv.put(result_key("result", task_id), payload)
 
@@ -155,7 +156,7 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
 
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
         """Store the latest progress report of a running task."""
-        payload = self.serializer.dumpb(progress.model_dump(mode="json"))
+        payload = dump_model(self.serializer, progress)
         with nats_errors(ResultSetError, task_id=task_id):
             await self.kv.put(result_key("progress", task_id), payload)
 
@@ -196,7 +197,7 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
 
     def _decode(self, task_id: str, raw: bytes, model: Any) -> Any:
         try:
-            return model.model_validate(self.serializer.loadb(raw))
+            return load_model(self.serializer, model, raw)
         except (ValueError, TypeError, ValidationError) as exc:
             raise ResultGetError(
                 task_id=task_id,
