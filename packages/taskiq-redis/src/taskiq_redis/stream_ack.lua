@@ -2,10 +2,6 @@
 -- acknowledged task leaves no trace in the stream (bounded storage).
 -- KEYS[1] stream; ARGV[1] group; ARGV[2..] entry ids (the worker batches the acks
 -- of tasks that finish together, see coalesce.py).
-local ids = {}
-for i = 2, #ARGV do
-    ids[#ids + 1] = ARGV[i]
-end
-local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-redis.call('XDEL', KEYS[1], unpack(ids))
+local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
 return acked
