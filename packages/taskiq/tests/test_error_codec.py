@@ -45,6 +45,20 @@ class ClaimsBuiltinError(Exception):
 ClaimsBuiltinError.__module__ = "builtins"
 
 
+class HookedError(Exception):
+    """Records every call of its ``__str__`` and ``__setattr__``: decoding must make none."""
+
+    calls: list[str] = []
+
+    def __str__(self) -> str:
+        type(self).calls.append("__str__")
+        return f"hooked {self.args[0]}"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        type(self).calls.append(f"__setattr__ {name}")
+        super().__setattr__(name, value)
+
+
 def wire(exc: BaseException) -> BaseException:
     """Store a failed result as JSON and read it back, as a result backend does."""
     result: TaskiqResult[None] = TaskiqResult(
@@ -104,6 +118,26 @@ def test_a_class_claiming_to_be_builtin_is_not_constructed() -> None:
     error = decode_exception(payload)
     assert type(error) is ClaimsBuiltinError
     assert ClaimsBuiltinError.constructed == before
+
+
+def test_decoding_never_runs_str_or_setattr_hooks() -> None:
+    original = HookedError("x")
+    original.code = 7  # type: ignore[attr-defined]
+    payload = json.loads(json.dumps(encode_exception(original)))
+    HookedError.calls.clear()
+    error = decode_exception(payload)
+    assert HookedError.calls == []
+    assert type(error) is HookedError
+    assert (error.args, error.code) == (("x",), 7)  # type: ignore[attr-defined]
+    assert str(error) == "hooked x"  # the caller may run the hook; decoding did not
+
+
+def test_a_message_the_builtin_str_does_not_reproduce_gives_a_stand_in() -> None:
+    payload = encode_exception(LoudInitError("hello"))
+    payload["message"] = "something else"
+    error = decode_exception(payload)
+    assert isinstance(error, RemoteTaskError)
+    assert error.remote_message == "something else"
 
 
 async def test_task_error_comes_back_through_the_broker() -> None:

@@ -12,11 +12,14 @@ traceback. Turning that data back into an exception follows three rules:
   (``os:system``, ``builtins:eval``, a plain class), or that walks through a
   private attribute, marks a forged payload and raises `SecurityError`.
 - No user code: builtin exceptions are constructed normally; other classes are
-  created with their builtin base's ``__new__`` and get their stored attributes
-  back, so their ``__init__`` never runs.
+  created with their builtin base's ``__new__`` and get their stored ``args``
+  and attributes written through the builtin slots, so none of their
+  ``__new__``, ``__init__``, ``__setattr__`` or ``__str__`` runs. The message is
+  checked with the builtin ``__str__``; a class with its own ``__str__`` is
+  trusted to render its restored attributes when the caller asks.
 
 When the class is not available here (module not imported, name missing, or
-its ``str()`` would not reproduce the message), or it is not an ``Exception``
+its builtin ``str()`` would not reproduce the message), or it is not an ``Exception``
 (``SystemExit``, ``KeyboardInterrupt``), the result is a `RemoteTaskError`
 stand-in that keeps the original type name, message and traceback.
 """
@@ -118,16 +121,31 @@ def _builtin_base(cls: type[BaseException]) -> type[BaseException]:
     return base
 
 
+#: The builtin slots behind ``exc.args`` and ``exc.__dict__``: writing through them
+#: skips any ``__setattr__``/``__getattribute__`` or property a subclass defines.
+_ARGS_SLOT: Any = vars(BaseException)["args"]
+_DICT_SLOT: Any = vars(BaseException)["__dict__"]
+
+
 def _construct(cls: type[BaseException], args: list[Any], attrs: dict[str, Any]) -> BaseException:
-    """Create the exception without running any ``__init__`` written in Python."""
+    """Create the exception without running any method written in Python."""
     if _is_builtin(cls):
         return cls(*args)
     exc = _builtin_base(cls).__new__(cls, *args)
-    exc.args = tuple(args)
-    exc.__dict__.update(
+    _ARGS_SLOT.__set__(exc, tuple(args))
+    _DICT_SLOT.__get__(exc).update(
         {key: value for key, value in attrs.items() if not key.startswith("__")},
     )
     return exc
+
+
+def _renders_message(exc: BaseException, message: str) -> bool:
+    """Whether ``exc`` prints as ``message``, judged without calling a Python ``__str__``."""
+    cls = type(exc)
+    own_str = any("__str__" in vars(k) for k in cls.__mro__ if not _is_builtin(k))
+    if own_str:
+        return True
+    return bool(_builtin_base(cls).__str__(exc) == message)
 
 
 def decode_exception(payload: Any) -> BaseException:
@@ -148,7 +166,7 @@ def decode_exception(payload: Any) -> BaseException:
             args if isinstance(args, list) else [message],
             attrs if isinstance(attrs, dict) else {},
         )
-        same_message = str(exc) == message
+        same_message = _renders_message(exc, message)
     except Exception:
         return stand_in
     return exc if same_message else stand_in
