@@ -56,3 +56,34 @@ def test_repr_shows_the_values() -> None:
     state = TaskiqState()
     state.set_value("a", 1)
     assert repr(state) == "TaskiqState({'a': 1})"
+
+
+def test_dict_methods_taskiq_users_call() -> None:
+    state = TaskiqState()
+    state.pool = "pool"
+    assert (state.get("pool"), state.get("missing"), state.get("missing", 3)) == ("pool", None, 3)
+    assert state.setdefault("hits", 0) == 0
+    state.update({"hits": 2}, region="eu")
+    assert (len(state), sorted(state), list(state.keys())) == (
+        3,
+        ["hits", "pool", "region"],
+        ["pool", "hits", "region"],
+    )
+    assert dict(state.items()) == {"pool": "pool", "hits": 2, "region": "eu"}
+    assert list(state.values()) == ["pool", 2, "eu"]
+    assert state == {"pool": "pool", "hits": 2, "region": "eu"}
+    assert state.copy() == {"pool": "pool", "hits": 2, "region": "eu"}
+    assert state.pop("region") == "eu"
+    assert state.pop("region", None) is None
+    del state["hits"]
+    assert ("hits" in state, state.region if "region" in state else None) == (False, None)
+    state.clear()
+    assert not state
+    assert len(state) == 0
+
+
+def test_a_key_named_like_a_method_is_an_item() -> None:
+    state = TaskiqState()
+    state["items"] = [1]
+    assert state["items"] == [1]
+    assert callable(state.items)
