@@ -19,7 +19,12 @@ async def test_reads_every_entry_with_its_trigger_arguments_and_labels() -> None
         task_name="report",
         queue="reports",
         schedule=[
-            {"cron": "*/5 * * * *", "cron_offset": paris, "args": [1], "labels": {"queue": "x"}},
+            {
+                "cron": "*/5 * * * *",
+                "cron_offset": paris,
+                "args": [1],
+                "labels": {"queue": "x", "priority": 3},
+            },
             {"interval": 10, "kwargs": {"full": True}, "schedule_id": "every-ten"},
             {"time": datetime.datetime(2030, 1, 1, 9)},
         ],
@@ -37,7 +42,8 @@ async def test_reads_every_entry_with_its_trigger_arguments_and_labels() -> None
         paris,
         [1],
     )
-    assert cron.labels == {"queue": "x"}  # the entry's labels win; "schedule" is not sent
+    # The task's own labels win over the entry's, as in Taskiq; "schedule" is not sent.
+    assert cron.labels == {"queue": "reports", "priority": 3}
     assert (interval.interval, interval.kwargs, interval.schedule_id) == (
         10,
         {"full": True},

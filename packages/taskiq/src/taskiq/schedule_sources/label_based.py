@@ -2,10 +2,10 @@
 
 Each entry of the ``schedule`` label is a dict with exactly one of ``cron``,
 ``time`` or ``interval`` and optionally ``cron_offset``, ``args``, ``kwargs``,
-``labels`` and ``schedule_id``. The task's other labels are sent along, with
-the entry's ``labels`` on top. An entry without ``schedule_id`` gets one derived
-from the task name and its position, so it is the same in every process and
-after every restart.
+``labels`` and ``schedule_id``. The entry's ``labels`` are sent with the task's
+other labels, and the task's own labels win where both set a key, as in Taskiq.
+An entry without ``schedule_id`` gets one derived from the task name and its
+position, so it is the same in every process and after every restart.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class LabelScheduleSource(ScheduleSource):
         fields = {k: entry[k] for k in _ENTRY_FIELDS if entry.get(k) is not None}
         fields.setdefault("schedule_id", _default_id(task_name, index))
         try:
-            labels = {**base_labels, **(entry.get("labels") or {})}
+            labels = {**(entry.get("labels") or {}), **base_labels}
             return ScheduledTask(task_name=task_name, labels=labels, **fields)
         except (ValidationError, TypeError) as exc:
             self._report(f"{task_name}#{index}", f"schedule entry {dict(entry)!r}: {exc}")
