@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
+import uuid
 from typing import Any
 
 import pytest
@@ -46,6 +48,58 @@ async def test_task_round_trips_through_in_memory_broker(cls: type[TaskiqSeriali
     await broker.shutdown()
     assert (result.is_err, result.return_value) == (False, 8)
     assert seen == [VALUE]
+
+
+UTC = datetime.timezone.utc
+PARIS_SUMMER = datetime.timezone(datetime.timedelta(hours=2))
+
+
+@pytest.mark.parametrize("cls", [MSGPackSerializer, CBORSerializer], ids=lambda cls: cls.__name__)
+def test_binary_serializers_round_trip_dates_and_uuids(cls: type[TaskiqSerializer]) -> None:
+    serializer = cls()
+    value = {
+        "aware": datetime.datetime(2030, 1, 31, 9, 30, 15, 123456, tzinfo=PARIS_SUMMER),
+        "day": datetime.date(2030, 1, 31),
+        "id": uuid.UUID("6f1d2c4e-3b7a-4f8e-9c5d-2a1b0e9f8d7c"),
+        "nested": [datetime.date(1969, 7, 20), {"id": uuid.UUID(int=1)}],
+    }
+    decoded = serializer.loadb(serializer.dumpb(value))
+    assert decoded == value
+    assert type(decoded["day"]) is datetime.date
+    assert type(decoded["id"]) is uuid.UUID
+
+
+@pytest.mark.parametrize("cls", [MSGPackSerializer, CBORSerializer], ids=lambda cls: cls.__name__)
+def test_binary_serializers_read_a_naive_datetime_as_utc(cls: type[TaskiqSerializer]) -> None:
+    serializer = cls()
+    decoded = serializer.loadb(serializer.dumpb(datetime.datetime(2030, 1, 31, 9, 30)))
+    assert decoded == datetime.datetime(2030, 1, 31, 9, 30, tzinfo=UTC)
+
+
+def test_msgpack_default_still_converts_other_types() -> None:
+    serializer = MSGPackSerializer(default=lambda value: f"opaque:{type(value).__name__}")
+    assert serializer.loadb(serializer.dumpb([Opaque(), uuid.UUID(int=2)])) == [
+        "opaque:Opaque",
+        uuid.UUID(int=2),
+    ]
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda cls: cls.__name__)
+async def test_tasks_get_dates_and_uuids_back_with_every_serializer(
+    cls: type[TaskiqSerializer],
+) -> None:
+    broker = InMemoryBroker().with_serializer(cls())
+    when = datetime.datetime(2030, 1, 31, 9, 30, tzinfo=UTC)
+    ident = uuid.UUID(int=3)
+
+    @broker.task
+    async def describe(at: datetime.datetime, day: datetime.date, key: uuid.UUID) -> str:
+        return f"{type(at).__name__} {type(day).__name__} {type(key).__name__} {at} {day} {key}"
+
+    await broker.startup()
+    result = await (await describe.kiq(when, when.date(), ident)).wait_result(timeout=20)
+    await broker.shutdown()
+    assert result.return_value == f"datetime date UUID {when} {when.date()} {ident}"
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda cls: cls.__name__)

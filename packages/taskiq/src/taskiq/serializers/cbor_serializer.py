@@ -1,7 +1,15 @@
-"""CBOR (RFC 8949): binary, standardised, with dates and big integers (``taskiq[cbor]``)."""
+"""CBOR (RFC 8949): binary, standardised, with dates and big integers (``taskiq[cbor]``).
+
+``datetime``, ``date`` and ``UUID`` values round-trip as those types, as they
+do through JSON and a task's annotations, with CBOR's standard tags (0/1 for
+datetimes, 100/1004 for dates, 37 for UUIDs) that other languages read. An
+aware datetime keeps its offset; a naive one is taken as UTC and comes back
+aware, in UTC.
+"""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from taskiq.abc.serializer import TaskiqSerializer
@@ -18,7 +26,9 @@ class CBORSerializer(TaskiqSerializer):
     def dumpb(self, value: Any) -> bytes:
         """Encode ``value``; raises TypeError/ValueError for unsupported types."""
         try:
-            encoded: bytes = self._cbor2.dumps(value, default=self.default)
+            encoded: bytes = self._cbor2.dumps(
+                value, default=self.default, timezone=datetime.timezone.utc
+            )
         except self._cbor2.CBOREncodeError as exc:
             raise TypeError(str(exc)) from exc
         return encoded
