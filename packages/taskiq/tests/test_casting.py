@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import logging
+import signal
+from typing import Any, Optional
 
 import pydantic
 import pytest
 from taskiq import InMemoryBroker, TaskiqMessage
 from taskiq.receiver.params import ArgumentBindError, TaskParameters
+from worker_harness import Harness
 
 DEADLINE = 20.0
 
@@ -47,6 +50,66 @@ async def test_a_value_that_does_not_cast_is_passed_as_is() -> None:
         return type(value).__name__
 
     assert (await run(kind, "not a number")).return_value == "str"
+
+
+def _uncast_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno == logging.WARNING and "does not cast" in record.getMessage()
+    ]
+
+
+async def test_a_value_that_does_not_cast_is_named_once_per_task_and_parameter(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = InMemoryBroker()
+
+    @broker.task(task_name="shop:charge")
+    def charge(cents: int, tags: list[int], note: Optional[int] = None) -> list[str]:  # noqa: UP045
+        return [type(cents).__name__, type(tags[0]).__name__, type(note).__name__]
+
+    with caplog.at_level(logging.WARNING, logger="taskiq.receiver"):
+        for _ in range(3):
+            result = await run(charge, "lots", ["x"], note=5)
+            assert result.return_value == ["str", "str", "int"]
+        await run(charge, "more", [1], note="n")
+    assert _uncast_warnings(caplog) == [
+        "Task 'shop:charge': argument 'cents' is a str that does not cast to int "
+        "(Input should be a valid integer, unable to parse string as an integer); passing it "
+        "as is. Send a value of the annotated type (this is logged once per task and parameter).",
+        "Task 'shop:charge': argument 'tags' is a list that does not cast to list[int] "
+        "(Input should be a valid integer, unable to parse string as an integer); passing it "
+        "as is. Send a value of the annotated type (this is logged once per task and parameter).",
+        "Task 'shop:charge': argument 'note' is a str that does not cast to Optional[int] "
+        "(Input should be a valid integer, unable to parse string as an integer); passing it "
+        "as is. Send a value of the annotated type (this is logged once per task and parameter).",
+    ]
+
+
+async def test_values_that_cast_log_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    broker = InMemoryBroker()
+
+    @broker.task
+    def double(value: int) -> int:
+        return value * 2
+
+    with caplog.at_level(logging.WARNING, logger="taskiq.receiver"):
+        assert (await run(double, "21")).return_value == 42
+    assert _uncast_warnings(caplog) == []
+
+
+async def test_a_worker_logs_the_uncast_argument_once(harness: Harness) -> None:
+    worker = harness.worker("app:broker", "--workers", "1")
+    await harness.kick("typed", "not a number")
+    await harness.kick("typed", "still not")
+    await harness.kick("typed", "3")
+    assert await harness.wait_items("done", 3) == ["str", "str", "int"]
+    worker.send(signal.SIGTERM)
+    assert await worker.wait_exit() == 0
+    line = "Task 'app:typed': argument 'value' is a str that does not cast to int"
+    assert worker.log().count(line) == 1, worker.log()
+    assert "WARNING" in worker.log().split(line)[0].splitlines()[-1]
 
 
 async def test_cast_types_false_passes_values_unchanged() -> None:

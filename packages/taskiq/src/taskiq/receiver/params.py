@@ -2,12 +2,16 @@
 
 A JSON round trip turns a dataclass into a dict and may turn numbers into
 strings; casting with pydantic gives the task the types it declared. Casting is
-best effort: a value that does not validate is passed as it came.
+best effort, as in Taskiq: a value that does not validate is passed as it came,
+and a WARNING names the task, the parameter, the expected type and the value's
+type, once per task and parameter (a producer sending the wrong type usually
+does so on every call, and one line is enough to find it).
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +21,8 @@ from taskiq.binding import PlainBinder
 from taskiq.depends.signature import call_signature, dependency_names, type_hints
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+logger = logging.getLogger("taskiq.receiver")
 
 
 class ArgumentBindError(TypeError):
@@ -40,7 +46,10 @@ class TaskParameters:
             p.kind is inspect.Parameter.VAR_POSITIONAL for p in full.parameters.values()
         )
         self._plain = PlainBinder(self.signature)
-        self.adapters = _adapters(self.signature, type_hints(func)) if cast_types else {}
+        hints = type_hints(func)
+        self.adapters = _adapters(self.signature, hints) if cast_types else {}
+        self._hints = {name: hints[name] for name in self.adapters}
+        self._warned: set[str] = set()
 
     def bind(
         self,
@@ -62,10 +71,10 @@ class TaskParameters:
         arguments = self._plain.bind(args, kwargs)
         if arguments is not None:
             if self.adapters:
-                self._cast_all(arguments)
+                self._cast_all(task_name, arguments)
             return (), ({**arguments, **explicit} if explicit else arguments)
         bound = self._bind_any(task_name, args, kwargs)
-        self._cast_all(bound.arguments)
+        self._cast_all(task_name, bound.arguments)
         positional, keywords = self._split(bound)
         return positional, {**keywords, **explicit}
 
@@ -83,10 +92,30 @@ class TaskParameters:
                 f"{exc}. Send arguments that match {self.signature}.",
             ) from exc
 
-    def _cast_all(self, arguments: dict[str, Any]) -> None:
+    def _cast_all(self, task_name: str, arguments: dict[str, Any]) -> None:
         for name, adapter in self.adapters.items():
             if name in arguments:
-                arguments[name] = _cast(adapter, arguments[name])
+                try:
+                    arguments[name] = adapter.validate_python(arguments[name])
+                except ValidationError as exc:
+                    self._warn_uncast(task_name, name, arguments[name], exc)
+
+    def _warn_uncast(self, task_name: str, name: str, value: Any, exc: ValidationError) -> None:
+        """Say once per parameter that a value is passed uncast, and why."""
+        if name in self._warned:
+            return
+        self._warned.add(name)
+        errors = exc.errors(include_url=False)
+        reason = errors[0]["msg"] if errors else str(exc)
+        logger.warning(
+            "Task %r: argument %r is a %s that does not cast to %s (%s); passing it as is. "
+            "Send a value of the annotated type (this is logged once per task and parameter).",
+            task_name,
+            name,
+            type(value).__name__,
+            _type_name(self._hints[name]),
+            reason,
+        )
 
     def _split(self, bound: inspect.BoundArguments) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Dependencies go by keyword; if one precedes ordinary parameters, so do those."""
@@ -105,11 +134,11 @@ class TaskParameters:
         return tuple(positional), keywords
 
 
-def _cast(adapter: TypeAdapter[Any], value: Any) -> Any:
-    try:
-        return adapter.validate_python(value)
-    except ValidationError:
-        return value
+def _type_name(hint: Any) -> str:
+    """``int`` for a plain class, ``list[int]`` or ``Optional[str]`` for the others."""
+    if isinstance(hint, type) and not getattr(hint, "__args__", None):
+        return hint.__qualname__
+    return repr(hint).replace("typing.", "")
 
 
 def _adapters(signature: inspect.Signature, hints: dict[str, Any]) -> dict[str, TypeAdapter[Any]]:
