@@ -105,6 +105,7 @@ async def serve(
         # Threads cannot be stopped: do not wait for abandoned ones. Pool processes
         # are joined so that none outlives the child.
         executor.shutdown(wait=args.use_process_pool, cancel_futures=True)
+        _ignore_stop_signals()
 
 
 def receiver_kwargs(args: WorkerArgs, executor: Executor) -> dict[str, Any]:
@@ -169,6 +170,22 @@ def _watch_for_stop(stop: asyncio.Event, conn: Connection) -> None:
         _stop_requested(stop, "the supervisor exited")
 
     loop.add_reader(conn.fileno(), supervisor_gone)
+
+
+def _ignore_stop_signals() -> None:
+    """Stop handling SIGINT/SIGTERM through the event loop before ``asyncio.run`` closes it.
+
+    ``loop.close()`` closes the loop's self-pipe before it removes its signal
+    handlers, so a stop signal arriving in between is written to a closed
+    descriptor ("Exception ignored when trying to write to the signal wakeup fd:
+    OSError: [Errno 9]"), and one arriving after it meets the default action and
+    kills the child. Removing the handlers here also unsets the wakeup descriptor;
+    the child is stopping anyway, so later stop signals are ignored.
+    """
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _stop_requested(stop: asyncio.Event, reason: str) -> None:
