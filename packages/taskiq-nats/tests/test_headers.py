@@ -1,11 +1,13 @@
-"""Labels and headers the brokers act on: bad values are logged and ignored, never fatal."""
+"""Labels and headers the brokers act on: absurd ones refused when sent, harmless when received."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
+from taskiq.exceptions import SendTaskError
 from taskiq.message import BrokerMessage
+from taskiq.time_labels import MAX_DELAY
 from taskiq_nats import headers
 from taskiq_nats.connection import mask_servers, server_list
 from taskiq_nats.delivery import RedeliveryPolicy
@@ -17,10 +19,28 @@ def message(**labels: object) -> BrokerMessage:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(None, 0.0), ("", 0.0), (5, 5.0), ("2.5", 2.5), (-3, 0.0), ("soon", 0.0), ("inf", 0.0)],
+    [(None, 0.0), ("", 0.0), (0, 0.0), (5, 5.0), ("2.5", 2.5), (MAX_DELAY, MAX_DELAY)],
 )
-def test_delay_label_is_parsed_defensively(raw: object, expected: float) -> None:
+def test_delay_label_is_read_as_seconds(raw: object, expected: float) -> None:
     assert headers.parse_delay({"delay": raw}) == expected
+
+
+@pytest.mark.parametrize("raw", [-3, "soon", "inf", "nan", 1e300, True, MAX_DELAY + 1])
+def test_an_absurd_delay_label_is_refused_before_sending(raw: object) -> None:
+    with pytest.raises(SendTaskError, match="'delay'"):
+        headers.task_headers(message(delay=raw))
+
+
+def test_a_due_time_beyond_the_longest_delay_is_a_problem_and_is_capped() -> None:
+    absurd = {headers.NOT_BEFORE: "1e300"}
+    assert headers.seconds_until_due(absurd) == MAX_DELAY
+    problem = headers.not_before_problem(absurd)
+    assert problem is not None
+    assert problem.startswith("malformed: Taskiq-Not-Before")
+    assert headers.not_before_problem({headers.NOT_BEFORE: "inf"}) is not None
+    assert headers.not_before_problem({headers.NOT_BEFORE: str(time.time() + 60)}) is None
+    assert headers.not_before_problem({headers.NOT_BEFORE: "tomorrow"}) is None
+    assert headers.not_before_problem(None) is None
 
 
 def test_delayed_message_carries_its_due_time() -> None:

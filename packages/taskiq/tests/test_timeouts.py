@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from taskiq import InMemoryBroker
-from taskiq.exceptions import TaskTimeoutError
+import pytest
+from taskiq import InMemoryBroker, TaskiqMessage
+from taskiq.exceptions import SendTaskError, TaskTimeoutError
 
 DEADLINE = 20.0
 
@@ -83,14 +84,39 @@ async def test_a_task_raising_timeout_error_itself_keeps_its_error() -> None:
     assert str(result.error) == "upstream service timed out"
 
 
-async def test_unusable_timeout_labels_mean_no_timeout() -> None:
+UNUSABLE_TIMEOUTS = ("soon", 0, -1, "nan", float("inf"), 1e300, True)
+
+
+async def test_unusable_timeout_labels_are_refused_at_kiq() -> None:
     broker = InMemoryBroker()
 
     @broker.task
     async def quick() -> int:
+        return 2
+
+    for label in UNUSABLE_TIMEOUTS:
+        with pytest.raises(SendTaskError, match=r"Label 'timeout' is .*above 0 and at most"):
+            await quick.kicker().with_labels(timeout=label).kiq()
+    handle = await quick.kicker().with_labels(timeout="").kiq()
+    assert (await handle.wait_result(timeout=DEADLINE)).return_value == 2
+
+
+async def test_received_unusable_timeouts_mean_no_timeout_and_huge_ones_are_capped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = InMemoryBroker()
+
+    @broker.task(task_name="quick")
+    async def quick() -> int:
         await asyncio.sleep(0.01)
         return 2
 
-    for label in ("soon", "", 0, -1):
-        handle = await quick.kicker().with_labels(timeout=label).kiq()
-        assert (await handle.wait_result(timeout=DEADLINE)).return_value == 2
+    for index, label in enumerate(UNUSABLE_TIMEOUTS):
+        labels = {"timeout": label}
+        forged = TaskiqMessage(task_id=f"forged-{index}", task_name="quick", labels=labels)
+        await broker.kick(broker.formatter.dumps(forged))  # as another client would send it
+        await broker.wait_all()
+        result = await broker.result_backend.get_result(f"forged-{index}")
+        assert (result.is_err, result.return_value) == (False, 2), label
+    assert "Task quick: ignoring the timeout label 'soon'" in caplog.text
+    assert "Task quick: the timeout label 1e+300 is past the 315360000 s bound" in caplog.text

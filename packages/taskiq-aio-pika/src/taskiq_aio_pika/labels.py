@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from taskiq.exceptions import SendTaskError
+from taskiq.time_labels import sent_delay
 
 #: The longest delay RabbitMQ's TTL accepts (2^32 - 1 milliseconds, ~49 days).
 MAX_DELAY_MS = 2**32 - 1
@@ -36,8 +37,8 @@ def _number(labels: Mapping[str, Any], name: str) -> float | None:
 
 def delay_ms(labels: Mapping[str, Any]) -> int | None:
     """The ``delay`` label (seconds) in whole milliseconds; None when there is no delay."""
-    seconds = _number(labels, "delay")
-    if seconds is None or seconds <= 0:
+    seconds = sent_delay(labels)  # the core's bounds: a number from 0 to ten years
+    if seconds <= 0:
         return None
     milliseconds = round(seconds * 1000)
     if milliseconds > MAX_DELAY_MS:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from taskiq.message import BrokerMessage
+from taskiq.time_labels import MAX_DELAY, sent_delay
 
 logger = logging.getLogger("taskiq_nats")
 
@@ -31,21 +32,13 @@ DELIVERIES = "Taskiq-Deliveries"
 
 DEAD_LETTER_HEADERS = (DEAD_REASON, ORIGINAL_SUBJECT, DELIVERIES)
 
+#: How far the sender's clock may run ahead of the worker's before a due time is absurd.
+_CLOCK_SLACK = 24 * 3600.0
+
 
 def parse_delay(labels: Mapping[str, Any]) -> float:
-    """The ``delay`` label in seconds; 0 when absent, negative or unreadable (logged)."""
-    raw = labels.get("delay")
-    if raw is None or raw == "":
-        return 0.0
-    try:
-        delay = float(raw)
-    except (TypeError, ValueError):
-        logger.warning("Ignoring delay label %r: not a number of seconds.", raw)
-        return 0.0
-    if not math.isfinite(delay):
-        logger.warning("Ignoring delay label %r: not a finite number of seconds.", raw)
-        return 0.0
-    return max(delay, 0.0)
+    """The ``delay`` label in seconds; 0 when absent; out of bounds raises `SendTaskError`."""
+    return sent_delay(labels)
 
 
 def task_headers(message: BrokerMessage) -> dict[str, str]:
@@ -58,7 +51,11 @@ def task_headers(message: BrokerMessage) -> dict[str, str]:
 
 
 def seconds_until_due(headers: Mapping[str, str] | None) -> float:
-    """Seconds until a delivered message is due; 0 when due or the header is unreadable."""
+    """Seconds until a delivered message is due; 0 when due or the header is unreadable.
+
+    Never more than `MAX_DELAY`, so that ``msg.nak(delay=...)`` always accepts it;
+    `not_before_problem` tells which messages to dead-letter instead.
+    """
     raw = (headers or {}).get(NOT_BEFORE)
     if raw is None:
         return 0.0
@@ -68,4 +65,26 @@ def seconds_until_due(headers: Mapping[str, str] | None) -> float:
         logger.warning("Ignoring unreadable %s header %r; running the task now.", NOT_BEFORE, raw)
         return 0.0
     remaining = due - time.time()
-    return remaining if math.isfinite(remaining) and remaining > 0 else 0.0
+    return min(remaining, MAX_DELAY) if math.isfinite(remaining) and remaining > 0 else 0.0
+
+
+def not_before_problem(headers: Mapping[str, str] | None) -> str | None:
+    """Why a ``Taskiq-Not-Before`` header cannot be honoured, or None when it can.
+
+    A time further ahead than `MAX_DELAY` (plus a day for clocks that disagree)
+    was not written by a taskiq sender, which refuses such delays: the message
+    is dead-lettered with this reason rather than parked for ever.
+    """
+    raw = (headers or {}).get(NOT_BEFORE)
+    if raw is None:
+        return None
+    try:
+        due = float(raw)
+    except ValueError:
+        return None  # unreadable: seconds_until_due runs the task now, as before
+    if math.isinf(due) or due - time.time() > MAX_DELAY + _CLOCK_SLACK:
+        return (
+            f"malformed: {NOT_BEFORE} header {raw!r} is more than {MAX_DELAY:.0f} s "
+            "(the longest delay) ahead"
+        )
+    return None

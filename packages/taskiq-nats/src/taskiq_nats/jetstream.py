@@ -215,6 +215,10 @@ class BaseJetStreamBroker(AsyncBroker):
     async def _admit(self, msg: Msg) -> AckableMessage | None:
         """Defer a delayed message, dead-letter an exhausted one, else start a delivery."""
         delivery = Delivery(msg, self.policy, self._store_dead_letter, self._in_flight.discard)
+        problem = headers.not_before_problem(msg.headers)
+        if problem is not None:
+            await delivery.dead_letter(problem)
+            return None
         wait = headers.seconds_until_due(msg.headers)
         if wait > 0:
             await send_quietly(msg.nak(delay=wait), "nak")

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from taskiq.time_labels import sent_delay
+
 logger = logging.getLogger("taskiq_redis")
 
 
@@ -21,9 +23,11 @@ def _number(labels: Mapping[str, Any], name: str) -> float | None:
 
 
 def delay_seconds(labels: Mapping[str, Any]) -> float:
-    """The ``delay`` label in seconds; 0 when absent, negative or malformed."""
-    delay = _number(labels, "delay")
-    return delay if delay is not None and delay > 0 else 0.0
+    """The ``delay`` label in seconds; 0 when absent; out of bounds raises `SendTaskError`.
+
+    The bounds are the core's (`taskiq.time_labels`): a number from 0 to ten years.
+    """
+    return sent_delay(labels)
 
 
 def priority_level(labels: Mapping[str, Any]) -> int:

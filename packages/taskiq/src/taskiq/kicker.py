@@ -13,6 +13,7 @@ from taskiq.binding import PlainBinder
 from taskiq.exceptions import SendTaskError, UnknownTaskError
 from taskiq.message import BrokerMessage, TaskiqMessage
 from taskiq.task import AsyncTaskiqTask
+from taskiq.time_labels import check_time_labels
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime
@@ -101,7 +102,8 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         """Send the task with these arguments and return a handle on its result.
 
         Raises `SendTaskError` when nothing was sent: the arguments do not bind
-        to the task's signature, one of them cannot be serialized (the error
+        to the task's signature, a ``delay`` or ``timeout`` label is out of
+        bounds (see `taskiq.time_labels`), one of them cannot be serialized (the error
         names it), or the broker refused the message (chained ``from`` the
         broker's own error). `UnknownTaskError` from a broker passes through.
         """
@@ -127,6 +129,9 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
             ) from exc
 
     def _prepare_message(self, *args: Any, **kwargs: Any) -> TaskiqMessage:
+        labels = self.labels
+        if "delay" in labels or "timeout" in labels:
+            check_time_labels(labels)
         binder = self._binder
         if self.signature is not None and (binder is None or not binder.fits(args, kwargs)):
             try:

@@ -23,6 +23,7 @@ from taskiq.exceptions import ListenError, UnknownTaskError
 from taskiq.message import BrokerMessage
 from taskiq.receiver import Receiver
 from taskiq.result_backends.inmemory import DEFAULT_MAX_STORED_RESULTS, InmemoryResultBackend
+from taskiq.time_labels import received_delay
 
 __all__ = ["InMemoryBroker", "InmemoryResultBackend"]
 
@@ -93,7 +94,7 @@ class InMemoryBroker(AsyncBroker):
         if self.await_inplace:
             await self._run(message.message)
             return
-        delay = _delay_from_labels(message.labels)
+        delay = _delay_from_labels(message.labels, message.task_name)
         if delay:
             self._track(asyncio.create_task(self._enqueue_later(message.message, delay)))
             return
@@ -189,10 +190,6 @@ class InMemoryBroker(AsyncBroker):
         self._executor_closed = True
 
 
-def _delay_from_labels(labels: dict[str, Any]) -> float:
-    raw = labels.get("delay")
-    try:
-        return max(float(raw), 0.0) if raw not in (None, "") else 0.0
-    except (TypeError, ValueError):
-        logger.warning("Ignoring the delay label %r: it is not a number of seconds.", raw)
-        return 0.0
+def _delay_from_labels(labels: dict[str, Any], task_name: str) -> float:
+    """The delay of a message given to ``kick`` directly: unusable ignored, capped (logged)."""
+    return received_delay(labels, task_name)

@@ -18,6 +18,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from taskiq.exceptions import TaskTimeoutError
+from taskiq.time_labels import received_timeout
 
 logger = logging.getLogger("taskiq.receiver")
 
@@ -25,17 +26,9 @@ logger = logging.getLogger("taskiq.receiver")
 _NEVER_AWAITABLE = frozenset({type(None), bool, int, float, str, bytes, list, dict, tuple})
 
 
-def timeout_from_labels(labels: Mapping[str, Any]) -> float | None:
-    """Read the ``timeout`` label (seconds, maybe as a string); None if absent or unusable."""
-    raw = labels.get("timeout")
-    if raw is None or raw == "":
-        return None
-    try:
-        timeout = float(raw)
-    except (TypeError, ValueError):
-        logger.warning("Ignoring the timeout label %r: it is not a number of seconds.", raw)
-        return None
-    return timeout if timeout > 0 else None
+def timeout_from_labels(labels: Mapping[str, Any], task_name: str = "?") -> float | None:
+    """The ``timeout`` label in seconds; None if absent or unusable, capped (`time_labels`)."""
+    return received_timeout(labels, task_name)
 
 
 async def call_task(

@@ -105,7 +105,7 @@ def _invoke(
         kwargs,
         is_async=plan.is_async,
         executor=executor,
-        timeout=timeout_from_labels(message.labels),
+        timeout=timeout_from_labels(message.labels, message.task_name),
         task_name=message.task_name,
     )
 
