@@ -21,6 +21,7 @@ from taskiq.message import BrokerMessage
 
 from taskiq_nats import connection, headers
 from taskiq_nats._errors import NOT_STARTED, nats_errors
+from taskiq_nats.payload_limit import check_payload_size
 
 logger = logging.getLogger("taskiq_nats")
 
@@ -75,6 +76,7 @@ class NatsBroker(AsyncBroker):
                 "NatsBroker cannot delay tasks; %s runs now. Use JetStreamBroker for delays.",
                 message.task_name,
             )
+        check_payload_size(self.client, message)
         with nats_errors(SendTaskError):
             await self._client().publish(
                 self.subject,

@@ -36,6 +36,7 @@ from taskiq_nats import connection, headers
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
 from taskiq_nats.dead_letters import DEFAULT_DEAD_LETTER_MAX_AGE, DeadLetter, DeadLetterStream
 from taskiq_nats.delivery import Delivery, RedeliveryPolicy, send_quietly
+from taskiq_nats.payload_limit import check_payload_size
 
 logger = logging.getLogger("taskiq_nats")
 
@@ -174,6 +175,7 @@ class BaseJetStreamBroker(AsyncBroker):
         If no stream answers (a server that lost its storage, or a stream someone
         deleted), the streams are created again and the publish retried once.
         """
+        check_payload_size(self.client, message)
         payload, task_headers = message.message, headers.task_headers(message)
         with nats_errors(SendTaskError):
             try:

@@ -97,7 +97,9 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
                 self._batch_size(),
                 timeout=self.pull_consume_timeout,
             )
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            # An empty fetch: nats-py raises its own TimeoutError, or asyncio's
+            # when the wait for the pull request's reply runs out. Both are normal.
             return []
         except NATS_FAILURES as exc:
             if not self.is_closing():
