@@ -108,6 +108,20 @@ async def test_undecodable_payload_is_dead_lettered_by_the_receiver(
     await listener.aclose()
 
 
+@pytest.mark.parametrize("delay", [1e300, float("inf"), "nan", -1, "soon", True])
+async def test_an_absurd_delay_is_refused_and_nothing_is_stored(
+    broker: RedisBroker,
+    redis_client: Redis,
+    delay: object,
+) -> None:
+    from taskiq.exceptions import SendTaskError
+
+    with pytest.raises(SendTaskError, match=r"Label 'delay' is .* from 0 to 315360000"):
+        await broker.kick(_message("absurd", b"absurd", delay=delay))
+    assert await redis_client.xlen(broker.keys.stream()) == 0
+    assert await redis_client.zcard(broker.keys.delayed) == 0
+
+
 async def test_delay_label_holds_the_message_back(broker: RedisBroker) -> None:
     await broker.kick(_message("late", b"late", delay="1.5"))
     await broker.kick(_message("now", b"now"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 import pytest
 from taskiq import InMemoryBroker, SendTaskError, TaskiqMessage
@@ -15,6 +16,7 @@ from taskiq.time_labels import (
     received_timeout,
     sent_delay,
 )
+from worker_harness import Harness
 
 ABSURD = [-1, "-0.5", "soon", "nan", float("nan"), float("inf"), "-inf", 1e300, True, [1]]
 
@@ -92,3 +94,23 @@ async def test_in_memory_kick_of_a_forged_delay_runs_the_task(
         await asyncio.wait_for(broker.wait_all(), 20)
     assert (await broker.result_backend.get_result("forged")).return_value == 1
     assert "Task job: ignoring the delay label 'nan'; running it now." in caplog.text
+
+
+async def test_a_worker_runs_forged_time_labels_and_logs_why(harness: Harness) -> None:
+    worker = harness.worker("app:broker", "--workers", "1")
+    for index, labels in enumerate(
+        [{"timeout": "nan"}, {"timeout": 1e300}, {"timeout": -1}, {"delay": "soon"}],
+    ):
+        forged = TaskiqMessage(
+            task_id=f"forged-{index}", task_name="app:record", labels=labels, args=[f"f{index}"]
+        )
+        await harness.broker.kick(harness.broker.formatter.dumps(forged))
+    done = await harness.wait_items("done", 4)
+    worker.send(signal.SIGTERM)
+    assert await worker.wait_exit() == 0
+    assert sorted(item.split(":")[0] for item in done) == ["f0", "f1", "f2", "f3"]
+    log = worker.log()
+    assert "Task app:record: ignoring the timeout label 'nan'" in log
+    assert "Task app:record: the timeout label 1e+300 is past the 315360000 s bound" in log
+    assert log.count("Started worker-0") == 1
+    assert "Traceback" not in log
