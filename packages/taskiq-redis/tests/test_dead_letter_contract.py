@@ -1,0 +1,40 @@
+"""The core dead-letter contract suite, run against RedisBroker on the shared Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+from taskiq.testing.dead_letter_contract import DeadLetterContract, OtherQueue
+from taskiq_redis import RedisBroker
+
+
+async def _started(url: str, queue: str) -> RedisBroker:
+    broker = RedisBroker(url, queue_name=queue, idle_timeout=60_000, xread_block=200)
+    broker.is_worker_process = True
+    await broker.startup()
+    return broker
+
+
+class TestRedisDeadLetters(DeadLetterContract):
+    @pytest.fixture
+    async def broker(self, redis_url: str, queue_name: str) -> AsyncIterator[RedisBroker]:
+        broker = await _started(redis_url, queue_name)
+        yield broker
+        await broker.shutdown()
+
+    @pytest.fixture
+    async def other_queue(
+        self,
+        redis_url: str,
+        redis_client: Redis,
+    ) -> AsyncIterator[OtherQueue]:
+        name = f"tq-test-other-{uuid.uuid4().hex[:12]}"
+        broker = await _started(redis_url, name)
+        yield OtherQueue(name, broker)
+        await broker.shutdown()
+        keys = [key async for key in redis_client.scan_iter(match=f"*{name}*")]
+        if keys:
+            await redis_client.delete(*keys)
