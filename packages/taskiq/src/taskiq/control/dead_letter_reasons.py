@@ -41,8 +41,8 @@ def unknown_task(task_name: str) -> str:
 
 
 def malformed(detail: object) -> str:
-    """``malformed: <detail>``, the detail cut to `MAX_DETAIL` characters."""
-    text = str(detail) or type(detail).__name__
+    """``malformed: <detail>`` on one line (it travels in headers), cut to `MAX_DETAIL`."""
+    text = " ".join(str(detail).split()) or type(detail).__name__
     if len(text) > MAX_DETAIL:
         text = text[: MAX_DETAIL - 3] + "..."
     return f"malformed: {text}"

@@ -1,0 +1,61 @@
+"""The core dead-letter contract suite, run against JetStreamBroker on the shared NATS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from taskiq.testing.dead_letter_contract import DeadLetterContract, OtherQueue
+from taskiq_nats import JetStreamBroker
+
+
+async def _started(nats_url: str, names: Any, base: str) -> JetStreamBroker:
+    broker = JetStreamBroker(
+        nats_url,
+        subject=names.subject(base),
+        stream_name=names.stream(base),
+        queue=f"q_{base}_{names.suffix}",
+    )
+    broker.is_worker_process = True
+    await broker.startup()
+    return broker
+
+
+class TestJetStreamDeadLetters(DeadLetterContract):
+    @pytest.fixture
+    async def broker(self, nats_url: str, names: Any) -> AsyncIterator[JetStreamBroker]:
+        broker = await _started(nats_url, names, "tasks")
+        yield broker
+        await broker.shutdown()
+
+    @pytest.fixture
+    async def other_queue(self, nats_url: str, names: Any) -> AsyncIterator[OtherQueue]:
+        broker = await _started(nats_url, names, "other")
+        yield OtherQueue(broker.subject, broker)
+        await broker.shutdown()
+
+
+async def test_the_dead_letter_stream_is_bounded(nats_url: str, names: Any) -> None:
+    broker = JetStreamBroker(
+        nats_url,
+        subject=names.subject(),
+        stream_name=names.stream(),
+        dead_letter_max_messages=7,
+        dead_letter_max_bytes=70_000,
+        dead_letter_max_age=60,
+    )
+    await broker.startup()
+    try:
+        info = await broker._jetstream().stream_info(broker.dead_letters.stream_name)
+        assert (info.config.max_msgs, info.config.max_bytes) == (7, 70_000)
+        assert info.config.max_age == 60
+    finally:
+        await broker.shutdown()
+    default = JetStreamBroker(nats_url, subject=names.subject(), stream_name=names.stream())
+    await default.startup()  # an existing stream gets the new limits
+    try:
+        info = await default._jetstream().stream_info(default.dead_letters.stream_name)
+        assert (info.config.max_msgs, info.config.max_bytes) == (100_000, 1024**3)
+    finally:
+        await default.shutdown()
