@@ -15,7 +15,8 @@ import datetime
 import inspect
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,18 +55,23 @@ def message_for(broker: AsyncBroker, task_name: str = UNKNOWN) -> BrokerMessage:
     )
 
 
-async def take(broker: AsyncBroker, count: int) -> list[AckableMessage]:
-    """The next ``count`` deliveries of ``broker.listen()`` (fails after `DEADLINE`)."""
+@asynccontextmanager
+async def taken(broker: AsyncBroker, count: int) -> AsyncIterator[list[AckableMessage]]:
+    """The next ``count`` deliveries of ``broker.listen()`` (fails after `DEADLINE`).
+
+    Settle them inside the block: on some brokers (RabbitMQ) a delivery can be
+    settled only while the listener that received it is open.
+    """
     iterator = broker.listen()
-    taken: list[AckableMessage] = []
+    deliveries: list[AckableMessage] = []
     try:
-        while len(taken) < count:
+        while len(deliveries) < count:
             delivery = await asyncio.wait_for(iterator.__anext__(), DEADLINE)
             assert isinstance(delivery, AckableMessage), "a dead-lettering broker must ack"
-            taken.append(delivery)
+            deliveries.append(delivery)
+        yield deliveries
     finally:
         await iterator.aclose()
-    return taken
 
 
 async def settle(outcome: Any) -> None:
@@ -119,9 +125,10 @@ class DeadLetterContract:
         before = await store.count()
         for message in sent:
             await broker.kick(message)
-        for delivery in await take(broker, count):
-            assert delivery.dead_letter is not None, "deliveries must offer dead_letter"
-            await settle(delivery.dead_letter(reason))
+        async with taken(broker, count) as deliveries:
+            for delivery in deliveries:
+                assert delivery.dead_letter is not None, "deliveries must offer dead_letter"
+                await settle(delivery.dead_letter(reason))
         await eventually(store.count, before + count)
         return sent
 
@@ -192,9 +199,9 @@ class DeadLetterContract:
             sent[0].task_id,
             sent[2].task_id,
         ]
-        [again] = await take(broker, 1)
-        assert again.data == sent[1].message
-        await settle(again.ack())
+        async with taken(broker, 1) as [again]:
+            assert again.data == sent[1].message
+            await settle(again.ack())
         assert await store.replay([MISSING_ID]) == 0
 
     async def test_replay_all_replays_each_once(
@@ -205,10 +212,10 @@ class DeadLetterContract:
         sent = await self.dead_letter(broker, store, 3)
         assert await store.replay_all() == 3
         assert await store.count() == 0
-        back = await take(broker, 3)
-        assert sorted(d.data for d in back) == sorted(m.message for m in sent)
-        for delivery in back:
-            await settle(delivery.ack())
+        async with taken(broker, 3) as back:
+            assert sorted(d.data for d in back) == sorted(m.message for m in sent)
+            for delivery in back:
+                await settle(delivery.ack())
 
     async def test_replay_to_another_queue(
         self,
@@ -221,10 +228,10 @@ class DeadLetterContract:
         assert await store.replay([first.id], to_queue=other_queue.name) == 1
         assert await store.replay_all(to_queue=other_queue.name) == 1
         assert await store.count() == 0
-        back = await take(other_queue.broker, 2)
-        assert sorted(d.data for d in back) == sorted(m.message for m in sent)
-        for delivery in back:
-            await settle(delivery.ack())
+        async with taken(other_queue.broker, 2) as back:
+            assert sorted(d.data for d in back) == sorted(m.message for m in sent)
+            for delivery in back:
+                await settle(delivery.ack())
 
     async def test_delete_some_and_all(self, broker: AsyncBroker, store: DeadLetterStore) -> None:
         sent = await self.dead_letter(broker, store, 4)
@@ -254,8 +261,9 @@ class DeadLetterContract:
             await broker.kick(message)
         receiver = Receiver(broker)
         with caplog.at_level(logging.DEBUG):
-            for delivery in await take(broker, 3):
-                await receiver.callback(delivery)
+            async with taken(broker, 3) as deliveries:
+                for delivery in deliveries:
+                    await receiver.callback(delivery)
             await eventually(store.count, 3)
         letters = {letter.message: letter for letter in await self.all_letters(store)}
         assert letters[unknown.message].reason == "unknown task 'contract:nope'"
@@ -269,4 +277,4 @@ class DeadLetterContract:
             assert sum(letter.reason in line for line in dead) >= 1
 
 
-__all__ = ["DeadLetterContract", "OtherQueue", "message_for", "take"]
+__all__ = ["DeadLetterContract", "OtherQueue", "message_for", "taken"]
