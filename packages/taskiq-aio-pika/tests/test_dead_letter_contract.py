@@ -5,10 +5,29 @@ Classic and quorum queues both, since RabbitMQ treats their dead letters differe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pika_helpers import BrokerFactory, Names, queue_stats
 from taskiq.testing.dead_letter_contract import DeadLetterContract, OtherQueue
+from taskiq.testing.snippets import python_blocks
 from taskiq_aio_pika import AioPikaBroker, Queue, QueueType
+
+ROOT = Path(__file__).parents[3]
+#: The pages whose dead-letter fragments this broker must run as written.
+DOCUMENTED = [
+    ROOT / "docs" / "brokers" / "rabbitmq.md",
+]
+MARKER = "page = await store.list(limit=100)"
+
+
+def _fragments() -> list[tuple[str, str]]:
+    return [(str(page), code) for page in DOCUMENTED for code in python_blocks(page, MARKER)]
+
+
+def test_every_documented_page_has_the_fragment() -> None:
+    for page in DOCUMENTED:
+        assert python_blocks(page, MARKER), page
 
 
 class TestClassicQueueDeadLetters(DeadLetterContract):
@@ -19,6 +38,10 @@ class TestClassicQueueDeadLetters(DeadLetterContract):
         broker = await make_broker(queue_type=self.queue_type)
         broker.is_worker_process = True
         return broker
+
+    @pytest.fixture
+    def documented_fragments(self) -> list[tuple[str, str]]:
+        return _fragments()
 
     @pytest.fixture
     async def other_queue(self, make_broker: BrokerFactory, names: Names) -> OtherQueue:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from taskiq.testing.dead_letter_contract import DeadLetterContract, OtherQueue
+from taskiq.testing.snippets import python_blocks
 from taskiq_nats import JetStreamBroker
 
 
@@ -22,12 +24,34 @@ async def _started(nats_url: str, names: Any, base: str) -> JetStreamBroker:
     return broker
 
 
+ROOT = Path(__file__).parents[3]
+#: The pages whose dead-letter fragments this broker must run as written.
+DOCUMENTED = [
+    ROOT / "docs" / "brokers" / "nats.md",
+    ROOT / "packages" / "taskiq-nats" / "README.md",
+]
+MARKER = "page = await store.list(limit=100)"
+
+
+def _fragments() -> list[tuple[str, str]]:
+    return [(str(page), code) for page in DOCUMENTED for code in python_blocks(page, MARKER)]
+
+
+def test_every_documented_page_has_the_fragment() -> None:
+    for page in DOCUMENTED:
+        assert python_blocks(page, MARKER), page
+
+
 class TestJetStreamDeadLetters(DeadLetterContract):
     @pytest.fixture
     async def broker(self, nats_url: str, names: Any) -> AsyncIterator[JetStreamBroker]:
         broker = await _started(nats_url, names, "tasks")
         yield broker
         await broker.shutdown()
+
+    @pytest.fixture
+    def documented_fragments(self) -> list[tuple[str, str]]:
+        return _fragments()
 
     @pytest.fixture
     async def other_queue(self, nats_url: str, names: Any) -> AsyncIterator[OtherQueue]:

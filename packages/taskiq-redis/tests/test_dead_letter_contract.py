@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 from taskiq.testing.dead_letter_contract import DeadLetterContract, OtherQueue
+from taskiq.testing.snippets import python_blocks
 from taskiq_redis import RedisBroker
 
 
@@ -18,12 +20,35 @@ async def _started(url: str, queue: str) -> RedisBroker:
     return broker
 
 
+ROOT = Path(__file__).parents[3]
+#: The pages whose dead-letter fragments this broker must run as written.
+DOCUMENTED = [
+    ROOT / "docs" / "operations.md",
+    ROOT / "docs" / "brokers" / "redis.md",
+    ROOT / "packages" / "taskiq-redis" / "README.md",
+]
+MARKER = "page = await store.list(limit=100)"
+
+
+def _fragments() -> list[tuple[str, str]]:
+    return [(str(page), code) for page in DOCUMENTED for code in python_blocks(page, MARKER)]
+
+
+def test_every_documented_page_has_the_fragment() -> None:
+    for page in DOCUMENTED:
+        assert python_blocks(page, MARKER), page
+
+
 class TestRedisDeadLetters(DeadLetterContract):
     @pytest.fixture
     async def broker(self, redis_url: str, queue_name: str) -> AsyncIterator[RedisBroker]:
         broker = await _started(redis_url, queue_name)
         yield broker
         await broker.shutdown()
+
+    @pytest.fixture
+    def documented_fragments(self) -> list[tuple[str, str]]:
+        return _fragments()
 
     @pytest.fixture
     async def other_queue(

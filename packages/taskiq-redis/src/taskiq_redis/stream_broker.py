@@ -482,8 +482,9 @@ class RedisStreamBroker(BaseRedisBroker):
             self.dead_letter_maxlen,
         )
         self.leases.release(delivery)
+        own = delivery.stream in self.keys.streams_by_level()
         log_dead_lettered(
-            queue=delivery.stream,
+            queue=self.keys.queue_name if own else delivery.stream,
             task_id=_field(delivery.fields, TASK_ID_FIELD),
             task_name=_field(delivery.fields, TASK_NAME_FIELD),
             reason=reason,

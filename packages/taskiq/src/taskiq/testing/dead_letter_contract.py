@@ -30,6 +30,7 @@ from taskiq.control.dead_letter_reasons import REJECTED_BY_TASK, ReasonKind, unk
 from taskiq.control.dead_letters import DeadLetter, DeadLetterStore, dead_letters_of
 from taskiq.message import BrokerMessage, TaskiqMessage
 from taskiq.receiver import Receiver
+from taskiq.testing.snippets import run_fragment
 
 #: Seconds any one wait of the suite may take before the test fails.
 DEADLINE = 30.0
@@ -105,6 +106,11 @@ class DeadLetterContract:
     def other_queue(self) -> OtherQueue:
         """A second queue replays can go to; override where the broker has one."""
         pytest.skip("this broker's contract test does not provide a second queue")
+
+    @pytest.fixture
+    def documented_fragments(self) -> list[tuple[str, str]]:
+        """(where, code) of every docs fragment about this broker's dead letters."""
+        return []
 
     @pytest.fixture
     def store(self, broker: AsyncBroker) -> DeadLetterStore:
@@ -275,6 +281,26 @@ class DeadLetterContract:
         assert [r for r in warnings if r.levelno >= logging.ERROR] == []
         for letter in letters.values():
             assert sum(letter.reason in line for line in dead) >= 1
+
+    async def test_the_documented_examples_run(
+        self,
+        broker: AsyncBroker,
+        store: DeadLetterStore,
+        documented_fragments: list[tuple[str, str]],
+    ) -> None:
+        """Each fragment lists, deletes one, replays the rest: the store ends up empty."""
+        if not documented_fragments:
+            pytest.skip("no documented dead-letter examples for this broker")
+        for where, code in documented_fragments:
+            sent = await self.dead_letter(broker, store, 3, reason=unknown_task(UNKNOWN))
+            printed = await run_fragment(code, where, broker=broker)
+            assert "3 dead letters" in printed, where
+            assert "unknown task 'contract:nope'" in printed, where
+            assert await store.count() == 0, where
+            async with taken(broker, 2) as back:
+                assert sorted(d.data for d in back) == sorted(m.message for m in sent[1:]), where
+                for delivery in back:
+                    await settle(delivery.ack())
 
 
 __all__ = ["DeadLetterContract", "OtherQueue", "message_for", "taken"]
