@@ -228,6 +228,6 @@ class NotSupportedError(TaskiqError):
     """
 
     __template__ = (
-        "{feature} not supported by {implementation}; use a broker or backend that "
+        "Not supported by {implementation}: {feature}. Use a broker or backend that "
         "supports it (see docs/operations.md)."
     )
