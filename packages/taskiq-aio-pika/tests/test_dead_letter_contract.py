@@ -40,6 +40,14 @@ class TestClassicQueueDeadLetters(DeadLetterContract):
         return broker
 
     @pytest.fixture
+    def worker_app(self, rabbit: str, names: Names) -> str:
+        return (
+            "from taskiq_aio_pika import AioPikaBroker\n"
+            f"broker = AioPikaBroker({rabbit!r}, exchange_name={names.exchange!r}, "
+            f"queue_name={names.queue!r}, queue_type={self.queue_type.value!r})\n"
+        )
+
+    @pytest.fixture
     def documented_fragments(self) -> list[tuple[str, str]]:
         return _fragments()
 

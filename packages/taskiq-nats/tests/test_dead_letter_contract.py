@@ -12,13 +12,19 @@ from taskiq.testing.snippets import python_blocks
 from taskiq_nats import JetStreamBroker
 
 
+def _options(names: Any, base: str) -> dict[str, str]:
+    stream = f"t_{base}_{names.suffix}"
+    if stream not in names.streams:
+        names.stream(base)  # deleted after the test
+    return {
+        "subject": names.subject(base),
+        "stream_name": stream,
+        "queue": f"q_{base}_{names.suffix}",
+    }
+
+
 async def _started(nats_url: str, names: Any, base: str) -> JetStreamBroker:
-    broker = JetStreamBroker(
-        nats_url,
-        subject=names.subject(base),
-        stream_name=names.stream(base),
-        queue=f"q_{base}_{names.suffix}",
-    )
+    broker = JetStreamBroker(nats_url, **_options(names, base))
     broker.is_worker_process = True
     await broker.startup()
     return broker
@@ -48,6 +54,14 @@ class TestJetStreamDeadLetters(DeadLetterContract):
         broker = await _started(nats_url, names, "tasks")
         yield broker
         await broker.shutdown()
+
+    @pytest.fixture
+    def worker_app(self, nats_url: str, names: Any) -> str:
+        options = ", ".join(f"{key}={value!r}" for key, value in _options(names, "tasks").items())
+        return (
+            "from taskiq_nats import JetStreamBroker\n"
+            f"broker = JetStreamBroker({nats_url!r}, {options})\n"
+        )
 
     @pytest.fixture
     def documented_fragments(self) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from taskiq.testing.dead_letter_contract import DeadLetterContract, OtherQueue
+from taskiq.testing.dead_letter_contract import DeadLetterContract, OtherQueue, message_for, taken
 from taskiq.testing.snippets import python_blocks
 from taskiq_redis import RedisBroker
 
@@ -47,6 +47,13 @@ class TestRedisDeadLetters(DeadLetterContract):
         await broker.shutdown()
 
     @pytest.fixture
+    def worker_app(self, redis_url: str, queue_name: str) -> str:
+        return (
+            "from taskiq_redis import RedisBroker\n"
+            f"broker = RedisBroker({redis_url!r}, queue_name={queue_name!r})\n"
+        )
+
+    @pytest.fixture
     def documented_fragments(self) -> list[tuple[str, str]]:
         return _fragments()
 
@@ -63,3 +70,24 @@ class TestRedisDeadLetters(DeadLetterContract):
         keys = [key async for key in redis_client.scan_iter(match=f"*{name}*")]
         if keys:
             await redis_client.delete(*keys)
+
+
+async def test_the_dead_letter_stream_is_trimmed(redis_url: str, queue_name: str) -> None:
+    """``dead_letter_maxlen`` bounds ``{queue}:dead`` (approximately: whole stream nodes)."""
+    broker = RedisBroker(redis_url, queue_name=queue_name, dead_letter_maxlen=10, xread_block=200)
+    broker.is_worker_process = True
+    await broker.startup()
+    try:
+        sent = [message_for(broker) for _ in range(300)]
+        for message in sent:
+            await broker.kick(message)
+        async with taken(broker, 300) as deliveries:
+            for delivery in deliveries:
+                assert delivery.dead_letter is not None
+                await delivery.dead_letter("trim test")
+        kept = await broker.dead_letter_store().count()
+        assert 10 <= kept <= 210, kept
+        newest = (await broker.dead_letter_store().list(limit=kept)).letters[-1]
+        assert newest.task_id == sent[-1].task_id, "the oldest go first"
+    finally:
+        await broker.shutdown()

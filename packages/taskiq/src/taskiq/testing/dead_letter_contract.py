@@ -14,10 +14,14 @@ import asyncio
 import datetime
 import inspect
 import logging
+import os
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +42,18 @@ DEADLINE = 30.0
 UNKNOWN = "contract:nope"
 #: An id no store holds (stores treat ids they cannot parse as absent).
 MISSING_ID = "no-such-dead-letter"
+
+
+#: Appended to a broker's ``worker_app`` source: the task that refuses its message.
+REFUSING_TASK = """
+
+from taskiq import Context, TaskiqDepends
+
+
+@broker.task(task_name="contract:refuses")
+async def refuses(context: Context = TaskiqDepends()) -> None:
+    context.reject()
+"""
 
 
 @dataclass
@@ -106,6 +122,11 @@ class DeadLetterContract:
     def other_queue(self) -> OtherQueue:
         """A second queue replays can go to; override where the broker has one."""
         pytest.skip("this broker's contract test does not provide a second queue")
+
+    @pytest.fixture
+    def worker_app(self) -> str:
+        """Source of a module defining ``broker``, consuming the ``broker`` fixture's queue."""
+        pytest.skip("this broker's contract test does not provide a worker app")
 
     @pytest.fixture
     def documented_fragments(self) -> list[tuple[str, str]]:
@@ -282,6 +303,55 @@ class DeadLetterContract:
         for letter in letters.values():
             assert sum(letter.reason in line for line in dead) >= 1
 
+    async def test_a_worker_process_logs_each_dead_letter_once(
+        self,
+        broker: AsyncBroker,
+        store: DeadLetterStore,
+        worker_app: str,
+        tmp_path: Path,
+    ) -> None:
+        """``taskiq worker`` logs one WARNING per dead letter, with the stored reason."""
+        (tmp_path / "contract_app.py").write_text(worker_app + REFUSING_TASK)
+        log = tmp_path / "worker.log"
+        with log.open("wb") as output:
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "taskiq",
+                "worker",
+                "contract_app:broker",
+                "--workers",
+                "1",
+                cwd=tmp_path,
+                stdout=output,
+                stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        try:
+            unknown, refused = message_for(broker), message_for(broker, "contract:refuses")
+            garbage = BrokerMessage(task_id="g", task_name="g", message=b"\xff junk", labels={})
+            for message in (unknown, refused, garbage):
+                await broker.kick(message)
+            await eventually(store.count, 3)
+
+            async def logged() -> int:
+                return log.read_text().count("Dead-lettered")
+
+            await eventually(logged, 3)
+        finally:
+            await _stop(worker)
+        text = log.read_text()
+        reasons = sorted(letter.reason for letter in await self.all_letters(store))
+        lines = [line for line in text.splitlines() if "Dead-lettered" in line]
+        assert len(lines) == 3, text
+        assert all("WARNING" in line for line in lines), text
+        for reason in reasons:
+            assert sum(reason in line for line in lines) == 1, (reason, text)
+        assert "unknown task 'contract:nope'" in reasons
+        assert REJECTED_BY_TASK in reasons
+        assert "Dropped a delivery" not in text
+        assert "Traceback" not in text
+
     async def test_the_documented_examples_run(
         self,
         broker: AsyncBroker,
@@ -301,6 +371,17 @@ class DeadLetterContract:
                 assert sorted(d.data for d in back) == sorted(m.message for m in sent[1:]), where
                 for delivery in back:
                     await settle(delivery.ack())
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then SIGKILL if the worker does not exit within `DEADLINE`."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), DEADLINE)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 __all__ = ["DeadLetterContract", "OtherQueue", "message_for", "taken"]
