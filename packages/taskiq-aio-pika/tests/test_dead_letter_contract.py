@@ -100,3 +100,10 @@ async def test_a_full_dead_letter_queue_drops_the_oldest(
             await delivery.dead_letter("contract test")
     letters = (await store.list()).letters
     assert [letter.task_id for letter in letters] == [m.task_id for m in sent[1:]]
+
+
+def test_the_earlier_dead_letter_type_is_the_core_one() -> None:
+    import taskiq
+    import taskiq_aio_pika
+
+    assert taskiq_aio_pika.DeadLetter is taskiq.DeadLetter

@@ -97,3 +97,10 @@ async def test_the_dead_letter_stream_is_bounded(nats_url: str, names: Any) -> N
         assert (info.config.max_msgs, info.config.max_bytes) == (100_000, 1024**3)
     finally:
         await default.shutdown()
+
+
+def test_the_earlier_dead_letter_type_is_the_core_one() -> None:
+    import taskiq
+    import taskiq_nats
+
+    assert taskiq_nats.DeadLetter is taskiq.DeadLetter

@@ -91,3 +91,10 @@ async def test_the_dead_letter_stream_is_trimmed(redis_url: str, queue_name: str
         assert newest.task_id == sent[-1].task_id, "the oldest go first"
     finally:
         await broker.shutdown()
+
+
+def test_the_earlier_dead_letter_type_is_the_core_one() -> None:
+    import taskiq
+    import taskiq_redis
+
+    assert taskiq_redis.DeadLetter is taskiq.DeadLetter

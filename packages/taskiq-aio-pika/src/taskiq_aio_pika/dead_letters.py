@@ -19,6 +19,7 @@ so a read never has more than that limit to walk.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import datetime
 import hashlib
@@ -217,8 +218,8 @@ class RabbitDeadLetterStore(DeadLetterStore):
         """Up to ``limit`` dead letters after the first ``cursor`` (an offset), oldest first."""
         offset = int(cursor) if cursor and cursor.isdigit() else 0
         letters: builtins.list[DeadLetter] = []
-        async with self._opened() as (_, queue):
-            async for index, message in _messages(queue, offset + limit):
+        async with self._opened() as (_, reader):
+            async for index, message in reader.messages(offset + limit):
                 if index >= offset:
                     letters.append(describe(message, self.delivery_limit))
         more = len(letters) == limit and letters
@@ -226,8 +227,8 @@ class RabbitDeadLetterStore(DeadLetterStore):
 
     async def count(self) -> int:
         """The queue's ready messages."""
-        async with self._opened() as (_, queue):
-            return await _waiting(queue)
+        async with self._opened() as (_, reader):
+            return await reader.waiting()
 
     async def replay(self, ids: Collection[str], *, to_queue: str | None = None) -> int:
         """Replay dead letters ``ids``; return how many were found and replayed."""
@@ -245,9 +246,9 @@ class RabbitDeadLetterStore(DeadLetterStore):
 
     async def delete_all(self) -> int:
         """Purge the queue; return how many messages it held."""
-        async with self._opened() as (_, queue):
+        async with self._opened() as (_, reader):
             with amqp_errors("declare", self.url):
-                purged = await queue.purge()
+                purged = await reader.queue.purge()
         return int(purged.message_count or 0)
 
     async def replayed_letters(
@@ -270,10 +271,10 @@ class RabbitDeadLetterStore(DeadLetterStore):
         done: builtins.list[DeadLetter] | None = None,
     ) -> int:
         settled = 0
-        async with self._opened() as (channel, queue):
+        async with self._opened() as (channel, reader):
             # Never more than were waiting: a replayed message that dies again must
             # not be picked up by this same call.
-            async for _, message in _messages(queue, await _waiting(queue)):
+            async for _, message in reader.messages(await reader.waiting()):
                 letter = describe(message, self.delivery_limit)
                 if not chosen(letter):
                     continue
@@ -281,7 +282,7 @@ class RabbitDeadLetterStore(DeadLetterStore):
                     target = to_queue or letter.queue or self.task_queue
                     await self._publish(channel, message, target)
                 with amqp_errors("send", self.url):
-                    await message.ack()
+                    await reader.ack(message)
                 settled += 1
                 if done is not None:
                     done.append(letter)
@@ -301,33 +302,79 @@ class RabbitDeadLetterStore(DeadLetterStore):
             )
 
     @asynccontextmanager
-    async def _opened(self) -> AsyncIterator[tuple[AbstractChannel, AbstractQueue]]:
+    async def _opened(self) -> AsyncIterator[tuple[AbstractChannel, _Reader]]:
+        """A channel on the dead-letter queue; what was read and not acked goes back.
+
+        Closing the channel hands the unacked messages back, but a quorum queue
+        applies that asynchronously: wait until they are visible again, so that
+        the next operation (``list`` then ``replay``) sees them.
+        """
         with amqp_errors("declare", self.url):
             channel = await self._connection().channel(
                 publisher_confirms=True,
                 on_return_raises=True,
             )
+        reader: _Reader | None = None
         try:
             with amqp_errors("declare", self.url):
-                queue = await channel.get_queue(self.dead_letter_queue, ensure=True)
-            yield channel, queue
+                reader = _Reader(await channel.get_queue(self.dead_letter_queue, ensure=True))
+            yield channel, reader
         finally:
             if not channel.is_closed:
                 await channel.close()  # unacked messages go back, in their order
+        if reader is not None and reader.handed_back:
+            await self._wait_visible(reader.handed_back)
+
+    async def _wait_visible(self, count: int) -> None:
+        with amqp_errors("declare", self.url):
+            channel = await self._connection().channel()
+            try:
+                queue = await channel.get_queue(self.dead_letter_queue, ensure=True)
+                for _ in range(_VISIBLE_POLLS):
+                    if await _waiting(queue) >= count:
+                        return
+                    await asyncio.sleep(_VISIBLE_PAUSE)
+            finally:
+                await channel.close()
+
+
+#: How long (polls x pause) an operation waits for handed-back messages to reappear.
+_VISIBLE_POLLS = 500
+_VISIBLE_PAUSE = 0.02
+
+
+class _Reader:
+    """Reads a dead-letter queue from its head and counts what it will hand back."""
+
+    def __init__(self, queue: AbstractQueue) -> None:
+        self.queue = queue
+        self.fetched = 0
+        self.acked = 0
+
+    @property
+    def handed_back(self) -> int:
+        """Messages read and not acked: they return to the queue when the channel closes."""
+        return self.fetched - self.acked
+
+    async def waiting(self) -> int:
+        """The queue's ready messages."""
+        return await _waiting(self.queue)
+
+    async def messages(self, most: int) -> AsyncIterator[tuple[int, AbstractIncomingMessage]]:
+        """The first ``most`` messages, fetched unacknowledged."""
+        for index in range(most):
+            message = await self.queue.get(no_ack=False, fail=False)
+            if message is None:
+                return
+            self.fetched += 1
+            yield index, message
+
+    async def ack(self, message: AbstractIncomingMessage) -> None:
+        """Take ``message`` out of the queue for good."""
+        await message.ack()
+        self.acked += 1
 
 
 async def _waiting(queue: AbstractQueue) -> int:
     declared = await queue.declare()
     return int(declared.message_count or 0)
-
-
-async def _messages(
-    queue: AbstractQueue,
-    most: int,
-) -> AsyncIterator[tuple[int, AbstractIncomingMessage]]:
-    """The first ``most`` messages of ``queue``, fetched unacknowledged."""
-    for index in range(most):
-        message = await queue.get(no_ack=False, fail=False)
-        if message is None:
-            return
-        yield index, message
