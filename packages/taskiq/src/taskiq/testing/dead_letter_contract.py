@@ -2,10 +2,19 @@
 
 A broker package subclasses `DeadLetterContract` in its tests and overrides
 the ``broker`` fixture (a started broker on a queue nobody else uses, with
-``broker.listen()`` consuming that queue) and, if it can replay elsewhere,
-``other_queue``. The suite makes dead letters the way a worker does: it sends
-messages, takes the deliveries from ``broker.listen()`` and lets a `Receiver`
-(or the delivery's own ``dead_letter`` callback) dead-letter them.
+``broker.listen()`` consuming that queue), and where it can:
+
+- ``other_queue``: a second queue, for ``replay(..., to_queue=...)``;
+- ``worker_app``: the source of a module whose ``broker`` consumes the same
+  queue, so that a real ``taskiq worker`` process is checked to log each dead
+  letter once;
+- ``documented_fragments``: the docs fragments about its dead letters, each run
+  as written against the ``broker``.
+
+Tests whose fixture is not overridden are skipped. The suite makes dead letters
+the way a worker does: it sends messages, takes the deliveries from
+``broker.listen()`` and lets a `Receiver` (or the delivery's own
+``dead_letter`` callback) dead-letter them.
 """
 
 from __future__ import annotations
@@ -111,7 +120,7 @@ async def eventually(probe: Callable[[], Any], expected: Any) -> None:
 
 
 class DeadLetterContract:
-    """Subclass and override ``broker`` (and ``other_queue``) to test a broker."""
+    """Subclass and override ``broker`` (and the optional fixtures) to test a broker."""
 
     @pytest.fixture
     def broker(self) -> AsyncBroker:
