@@ -264,11 +264,16 @@ class BaseJetStreamBroker(AsyncBroker):
     def dead_letter_store(self, queue: str | None = None) -> NatsDeadLetterStore:
         """This broker's dead-letter stream as the core `DeadLetterStore` contract.
 
-        One stream holds the dead letters of every subject this broker consumes,
-        so ``queue`` only selects a dead-letter stream by name (default: ours).
-        The methods below are the names this broker had before; they delegate.
+        One stream holds the dead letters of this broker, so ``queue`` may be
+        None, its ``queue`` or its subject. The methods below are the names this
+        broker had before; they delegate.
         """
-        return NatsDeadLetterStore(queue or self.dead_letters.stream_name, self._jetstream)
+        if queue not in (None, self.queue, self.subject):
+            raise ValueError(
+                f"No dead letters of {queue!r} here: this broker consumes subject "
+                f"{self.subject!r} (queue {self.queue!r}); use a broker for that queue.",
+            )
+        return NatsDeadLetterStore(self.dead_letters.stream_name, self._jetstream)
 
     async def get_dead_letters(self, limit: int | None = 100) -> list[DeadLetter]:
         """Dead-lettered task messages, oldest first (at most ``limit``; None for all)."""
