@@ -117,7 +117,11 @@ async def test_reject_dead_letters_and_replay_sends_it_back(
 
         assert await broker.dead_letter_count() == 1
         (letter,) = await broker.peek_dead_letters()
-        assert (letter.task_id, letter.task_name, letter.body) == ("doomed", "tests:task", b"bad")
+        assert (letter.task_id, letter.task_name, letter.message) == (
+            "doomed",
+            "tests:task",
+            b"bad",
+        )
         assert (letter.queue, letter.reason) == (names.queue, "rejected")
         assert await broker.dead_letter_count() == 1, "peeking must not remove"
 
@@ -153,7 +157,7 @@ async def test_replay_of_a_hand_placed_dead_letter_goes_to_the_task_queue(
         await channel.default_exchange.publish(stray, routing_key=names("q.dead_letter"))
 
     (letter,) = await broker.replay_dead_letters()
-    assert (letter.task_id, letter.queue) == ("stray", None)
+    assert (letter.task_id, letter.queue) == ("stray", "")
     assert await broker.dead_letter_count() == 0
     assert queue_stats(names.queue)["messages_ready"] == 1
 

@@ -131,4 +131,4 @@ async def test_quorum_delivery_limit_dead_letters_a_message_that_keeps_crashing_
         lambda: has_dead_letters(client, 1, queue_name=poison.name), "the poison message"
     )
     (letter,) = await client.peek_dead_letters(queue_name=poison.name)
-    assert (letter.task_id, letter.reason) == ("crasher", "delivery_limit")
+    assert (letter.task_id, letter.reason) == ("crasher", "failed 2 times")

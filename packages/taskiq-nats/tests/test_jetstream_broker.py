@@ -126,10 +126,10 @@ async def test_rejected_message_is_dead_lettered_and_can_be_replayed(
     async with run_worker(worker):
         letters = await dead_letters_eventually(worker)
         assert [letter.task_id for letter in letters] == [sent.task_id]
-        assert letters[0].reason == "rejected by the worker"
-        assert letters[0].original_subject == worker.subject
+        assert letters[0].reason == "unknown task 'added_later'"
+        assert letters[0].queue == worker.subject
         assert letters[0].task_name == "added_later"
-        assert letters[0].deliveries == 1
+        assert letters[0].delivery_count == 1
         worker.register_task(calls.append, task_name="added_later")
         assert await worker.replay_dead_letters() == 1
         await eventually(lambda: calls == ["hi"])
@@ -185,12 +185,16 @@ async def test_unparseable_message_is_terminated_and_dead_lettered(
             if letters:
                 break
             await asyncio.sleep(0.05)
-        assert [letter.data for letter in letters] == [b"\x00not a task"]
+        assert [letter.message for letter in letters] == [b"\x00not a task"]
+        assert letters[0].reason.startswith("malformed: ")
         info = await consumer_info(broker)
     assert info.num_ack_pending == 0
     assert info.num_redelivered == 0
     assert await stream_messages(broker) == 0
-    assert "Dead-lettered task message seq" in caplog.text
+    dead = [r for r in caplog.records if r.getMessage().startswith("Dead-lettered")]
+    assert len(dead) == 1
+    assert dead[0].levelname == "WARNING"
+    assert "malformed: " in dead[0].getMessage()
 
 
 async def test_nack_backs_off_then_max_deliver_dead_letters(
@@ -225,8 +229,8 @@ async def test_nack_backs_off_then_max_deliver_dead_letters(
             await asyncio.sleep(0.05)
         consume.cancel()
         assert [letter.task_id for letter in letters] == [sent.task_id]
-        assert letters[0].deliveries == 4
-        assert "max_deliver" in letters[0].reason
+        assert letters[0].delivery_count == 4
+        assert letters[0].reason == "failed 3 times"
         # backoff doubles: 0.2 s after the first failure, 0.4 s after the second
         assert arrivals[1] - arrivals[0] >= 0.2
         assert arrivals[2] - arrivals[1] >= 0.4

@@ -55,7 +55,7 @@ async def test_stream_broker_on_a_cluster_acks_rejects_delays_and_prioritises(
         else:
             await message.ack()
     assert received == [b"high", b"low", b"later"]
-    assert [letter.data for letter in await broker.dead_letters()] == [b"low"]
+    assert [letter.message for letter in await broker.dead_letters()] == [b"low"]
     assert await broker.replay_dead_letters() == 1
     again = await next_message(listener)
     assert again.data == b"low"

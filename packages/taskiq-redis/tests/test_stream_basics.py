@@ -49,10 +49,10 @@ async def test_reject_dead_letters_and_replay_delivers_again(broker: RedisBroker
     assert message.reject is not None
     await message.reject()
     letters = await broker.dead_letters()
-    assert [(letter.data, letter.reason, letter.task_id) for letter in letters] == [
+    assert [(letter.message, letter.reason, letter.task_id) for letter in letters] == [
         (b"payload-b", "rejected", "b"),
     ]
-    assert letters[0].deliveries == 1
+    assert letters[0].delivery_count == 1
     assert await broker.replay_dead_letters() == 1
     assert await broker.dead_letters() == []
     again = await next_message(listener)
@@ -89,7 +89,7 @@ async def test_malformed_entry_is_dead_lettered_and_does_not_block(
     await message.ack()
     letters = await broker.dead_letters()
     assert len(letters) == 1
-    assert letters[0].reason == "malformed entry"
+    assert letters[0].reason == "malformed: stream entry has no 'data' field"
     assert await broker.delete_dead_letters(letters[0].id) == 1
     await listener.aclose()
 
@@ -104,7 +104,8 @@ async def test_undecodable_payload_is_dead_lettered_by_the_receiver(
     message = await next_message(listener)
     await Receiver(broker).callback(message)
     letters = await broker.dead_letters()
-    assert [letter.data for letter in letters] == [b"\xff not a message"]
+    assert [letter.message for letter in letters] == [b"\xff not a message"]
+    assert letters[0].reason.startswith("malformed: ")
     await listener.aclose()
 
 

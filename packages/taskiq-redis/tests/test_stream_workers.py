@@ -84,7 +84,7 @@ async def test_poison_message_is_dead_lettered_and_does_not_block_the_queue(
     await eventually(dead_lettered, timeout=45, what="poison message dead-lettered")
     letters = await client.dead_letters()
     assert [(letter.task_name, letter.reason) for letter in letters] == [
-        ("crash", "delivered 3 times"),
+        ("crash", "failed 2 times"),
     ]
     assert await _count(redis_client, queue_name, "started", 13) == 2
     if all(process.poll() is not None for process in workers.processes):

@@ -26,6 +26,8 @@ DETAILS = {
     "service": "Redis",
     "address": "127.0.0.1:6379",
     "schedule_id": "nightly",
+    "feature": "dead letters",
+    "implementation": "InMemoryBroker",
 }
 
 

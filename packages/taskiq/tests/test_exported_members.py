@@ -66,6 +66,13 @@ DOCUMENTED_PATHS = [
     ("taskiq.state", "TaskiqState"),
     ("taskiq.events", "TaskiqEvents"),
     ("taskiq.acks", "AckableMessage"),
+    ("taskiq.control", "DeadLetter"),
+    ("taskiq.control", "DeadLetterPage"),
+    ("taskiq.control", "DeadLetterStore"),
+    ("taskiq.control", "SupportsDeadLetters"),
+    ("taskiq.control", "dead_letters_of"),
+    ("taskiq.control.dead_letters", "DeadLetter"),
+    ("taskiq.exceptions", "NotSupportedError"),
 ]
 
 

@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 import aio_pika
@@ -29,11 +30,18 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 from taskiq import AckableMessage, AsyncBroker, AsyncResultBackend, BrokerMessage
+from taskiq.control import log_dead_lettered
 from taskiq.exceptions import SendTaskError
 from typing_extensions import Self
 
 from taskiq_aio_pika import labels
 from taskiq_aio_pika.dead_letter_methods import DeadLetterMethods
+from taskiq_aio_pika.dead_letters import (
+    DEFAULT_DEAD_LETTER_MAX_LENGTH,
+    DEFAULT_DEAD_LETTER_TTL,
+    dead_copy,
+    limit_arguments,
+)
 from taskiq_aio_pika.delays import DelayQueues
 from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors
 from taskiq_aio_pika.exceptions import TopologyError
@@ -50,6 +58,9 @@ from taskiq_aio_pika.urls import DEFAULT_URL, mask_url
 logger = logging.getLogger("taskiq.aio_pika")
 
 _T = TypeVar("_T")
+
+#: Why a dead-letter copy may not get published (the delivery is rejected instead).
+_DEAD_LETTER_FAILURES: tuple[type[BaseException], ...] = (SendTaskError, *DRIVER_ERRORS)
 
 #: How long an unused delay queue survives after its last message is due (ms).
 DEFAULT_DELAY_QUEUE_EXPIRES_MS = 60_000
@@ -96,6 +107,8 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         delayed_message_exchange: Exchange | None = None,
         label_for_routing: str = "queue_name",
         label_for_priority: str = "priority",
+        dead_letter_max_length: int | None = DEFAULT_DEAD_LETTER_MAX_LENGTH,
+        dead_letter_ttl: float | None = DEFAULT_DEAD_LETTER_TTL,
         **connection_kwargs: Any,
     ) -> None:
         super().__init__(result_backend, task_id_generator)
@@ -119,6 +132,8 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
             dead_letter_exchange_name or f"{self.exchange_name}.dead_letter"
         )
         self.connection_name = connection_name
+        #: Bounds of every dead-letter queue (None: unbounded); see dead_letters.py.
+        self.dead_letter_limits = limit_arguments(dead_letter_max_length, dead_letter_ttl)
         self.publish_timeout = publish_timeout
         self.connection_kwargs = connection_kwargs
         self._main_dead_letter = dead_letter_queue_name or (
@@ -306,7 +321,7 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         dead = await channel.declare_queue(
             dead_letter_name,
             durable=True,
-            arguments=dead_letter_arguments(queue),
+            arguments={**dead_letter_arguments(queue), **self.dead_letter_limits},
         )
         await dead.bind(self.dead_letter_exchange_name, routing_key=queue.name)
         declared = await channel.declare_queue(
@@ -433,34 +448,74 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         has already put them back and delivers them again on the new channel.
         """
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        async with self._consuming(inbox.put):
+        async with self._consuming(inbox.put) as queue_of:
             while True:
                 delivery = await inbox.get()
                 if delivery.channel.is_closed:
                     continue
+                queue = queue_of.get(delivery.consumer_tag or "", self.main_queue.name)
                 yield AckableMessage(
                     data=delivery.body,
                     ack=_settler(delivery, "ack"),
                     reject=_settler(delivery, "reject"),
                     nack=_settler(delivery, "nack"),
+                    dead_letter=partial(self._dead_letter, delivery, queue),
                 )
+
+    async def _dead_letter(
+        self,
+        delivery: AbstractIncomingMessage,
+        queue: str,
+        reason: str,
+    ) -> None:
+        """Copy ``delivery`` with ``reason`` into ``queue``'s dead-letter queue, then ack it.
+
+        If the copy cannot be published (confirmed), the delivery is rejected
+        instead and RabbitMQ dead-letters it itself, without our reason.
+        """
+        try:
+            channel, _ = self._ready()
+            with amqp_errors("send", self.url):
+                exchange = await channel.get_exchange(self.dead_letter_exchange_name, ensure=False)
+                await asyncio.wait_for(
+                    exchange.publish(dead_copy(delivery, queue, reason), queue, mandatory=True),
+                    self.publish_timeout,
+                )
+        except _DEAD_LETTER_FAILURES as exc:
+            logger.warning(
+                "Could not copy task %s to the dead-letter queue (%s); rejecting it instead.",
+                delivery.message_id,
+                exc,
+            )
+            await _settler(delivery, "reject")()
+        else:
+            await _settler(delivery, "ack")()
+        log_dead_lettered(
+            queue=queue,
+            task_id=delivery.message_id,
+            task_name=delivery.type,
+            reason=reason,
+        )
 
     @asynccontextmanager
     async def _consuming(
         self,
         callback: Callable[[AbstractIncomingMessage], Awaitable[None]],
-    ) -> AsyncIterator[None]:
+    ) -> AsyncIterator[dict[str, str]]:
+        """Consume the listen queues; yields the queue name of each consumer tag."""
         if self._connection is None:
             raise RuntimeError("AioPikaBroker.listen() needs `await broker.startup()` first.")
+        queue_of: dict[str, str] = {}
         with amqp_errors("listen", self.url):
             channel = await self._connection.channel()
             await channel.set_qos(prefetch_count=self.qos)
             for name in self.listen_queues:
                 spec = self.queues[name]
                 queue = await channel.get_queue(name, ensure=self.declare_queues)
-                await queue.consume(callback, arguments=dict(spec.consumer_arguments) or None)
+                tag = await queue.consume(callback, arguments=dict(spec.consumer_arguments) or None)
+                queue_of[tag] = name
         try:
-            yield
+            yield queue_of
         finally:
             if not channel.is_closed:
                 await channel.close()

@@ -1,18 +1,16 @@
-"""The broker's public dead-letter methods: count, peek, replay and purge.
+"""The broker's dead-letter methods: the core contract and the names it had before.
 
-Kept apart from the transport code in `broker`; each call opens a short-lived
-channel with publisher confirms on the broker's connection.
+`dead_letter_store` returns the `DeadLetterStore` of one task queue;
+``peek_dead_letters``, ``purge_dead_letters``, ``dead_letter_count`` and
+``replay_dead_letters`` are the earlier names, kept as thin aliases.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from aio_pika.abc import AbstractRobustConnection
+from taskiq.control import DeadLetter
 
-from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
-
-from taskiq_aio_pika import dead_letters
-from taskiq_aio_pika.errors import amqp_errors
+from taskiq_aio_pika.dead_letters import RabbitDeadLetterStore
 from taskiq_aio_pika.topology import Queue
 
 
@@ -25,64 +23,49 @@ class DeadLetterMethods:
     dead_letter_queues: dict[str, str]
     _connection: AbstractRobustConnection | None
 
+    def dead_letter_store(self, queue: str | None = None) -> RabbitDeadLetterStore:
+        """The dead letters of task queue ``queue`` (default: the main queue)."""
+        task_queue = queue or self.main_queue.name
+        name = self.dead_letter_queues.get(task_queue)
+        if name is None:
+            raise ValueError(
+                f"No dead-letter queue for {task_queue!r}; known queues: {sorted(self.queues)}.",
+            )
+        spec = self.queues.get(task_queue)
+        limit = spec.arguments.get("x-delivery-limit") if spec else None
+        return RabbitDeadLetterStore(
+            self._started_connection,
+            self.url,
+            name,
+            task_queue,
+            limit if isinstance(limit, int) else None,
+        )
+
+    def _started_connection(self) -> AbstractRobustConnection:
+        if self._connection is None:
+            raise RuntimeError("AioPikaBroker is not started: await broker.startup() first.")
+        return self._connection
+
     async def dead_letter_count(self, queue_name: str | None = None) -> int:
         """How many messages wait in the dead-letter queue of ``queue_name``."""
-        async with self._dead_letter_queue(queue_name) as (_, queue):
-            declared = await queue.declare()
-            return declared.message_count or 0
+        return await self.dead_letter_store(queue_name).count()
 
     async def peek_dead_letters(
         self,
         limit: int = 100,
         queue_name: str | None = None,
-    ) -> list[dead_letters.DeadLetter]:
+    ) -> list[DeadLetter]:
         """Read up to ``limit`` dead letters (oldest first) without removing them."""
-        async with self._dead_letter_queue(queue_name) as (_, queue):
-            return await dead_letters.peek(queue, limit)
+        return list((await self.dead_letter_store(queue_name).list(limit)).letters)
 
     async def replay_dead_letters(
         self,
         limit: int | None = None,
         queue_name: str | None = None,
-    ) -> list[dead_letters.DeadLetter]:
+    ) -> list[DeadLetter]:
         """Send dead letters back to where they died, oldest first; return what was replayed."""
-        replayed: list[dead_letters.DeadLetter] = []
-        task_queue = queue_name or self.main_queue.name
-        async with self._dead_letter_queue(queue_name) as (channel, queue):
-            waiting = (await queue.declare()).message_count or 0
-            # Never more than were waiting: a replayed message that dies again must
-            # not be picked up by this same call.
-            limit = waiting if limit is None else min(limit, waiting)
-            while len(replayed) < limit:
-                letter = await dead_letters.replay_one(channel, queue, task_queue)
-                if letter is None:
-                    break
-                replayed.append(letter)
-        return replayed
+        return await self.dead_letter_store(queue_name).replayed_letters(limit)
 
     async def purge_dead_letters(self, queue_name: str | None = None) -> int:
         """Delete every dead letter of ``queue_name``; return how many were deleted."""
-        async with self._dead_letter_queue(queue_name) as (_, queue):
-            purged = await queue.purge()
-            return int(purged.message_count or 0)
-
-    @asynccontextmanager
-    async def _dead_letter_queue(
-        self,
-        queue_name: str | None,
-    ) -> AsyncIterator[tuple[AbstractChannel, AbstractQueue]]:
-        name = self.dead_letter_queues.get(queue_name or self.main_queue.name)
-        if name is None or self._connection is None:
-            raise ValueError(
-                f"No dead-letter queue for {queue_name!r} (known: {sorted(self.queues)}), "
-                "or the broker is not started.",
-            )
-        with amqp_errors("declare", self.url):
-            channel = await self._connection.channel(
-                publisher_confirms=True,
-                on_return_raises=True,
-            )
-            try:
-                yield channel, await channel.get_queue(name, ensure=True)
-            finally:
-                await channel.close()
+        return await self.dead_letter_store(queue_name).delete_all()

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 from taskiq.acks import AckableMessage
+from taskiq.control import log_dead_lettered
 
 from taskiq_nats._errors import NATS_FAILURES
-from taskiq_nats.headers import TASK_ID
+from taskiq_nats.headers import TASK_ID, TASK_NAME
 
 logger = logging.getLogger("taskiq_nats")
 
@@ -93,6 +94,7 @@ class Delivery:
             ack=self.ack,
             reject=self.reject,
             nack=self.nack,
+            dead_letter=self.dead_letter_with,
         )
         weakref.finalize(message, self._abandoned, asyncio.get_running_loop())
         return message
@@ -116,8 +118,12 @@ class Delivery:
 
     async def reject(self) -> None:
         """The message must never run again: copy it to the dead-letter stream, then TERM it."""
+        await self.dead_letter_with("rejected")
+
+    async def dead_letter_with(self, reason: str) -> None:
+        """As `reject`, recording ``reason`` (the receiver's) on the dead letter."""
         if await self._begin_settling():
-            await self.dead_letter("rejected by the worker")
+            await self.dead_letter(reason)
 
     async def nack(self) -> None:
         """Processing failed: have JetStream redeliver after the policy's backoff."""
@@ -140,10 +146,12 @@ class Delivery:
             await send_quietly(self.msg.nak(delay=delay), "nak")
             return
         await send_quietly(self.msg.term(), "term")
-        logger.warning(
-            "Dead-lettered task message %s (%s); inspect it with broker.get_dead_letters().",
-            (self.msg.headers or {}).get(TASK_ID, f"seq {self.msg.metadata.sequence.stream}"),
-            reason,
+        headers = self.msg.headers or {}
+        log_dead_lettered(
+            queue=self.msg.subject,
+            task_id=headers.get(TASK_ID, f"seq {self.msg.metadata.sequence.stream}"),
+            task_name=headers.get(TASK_NAME),
+            reason=reason,
         )
 
     async def _begin_settling(self) -> bool:

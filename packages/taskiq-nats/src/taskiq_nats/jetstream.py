@@ -29,12 +29,21 @@ from nats.js.errors import NoStreamResponseError, NotFoundError
 from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
+from taskiq.control import failed_times
 from taskiq.exceptions import BrokerError, SendTaskError
 from taskiq.message import BrokerMessage
 
 from taskiq_nats import connection, headers
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
-from taskiq_nats.dead_letters import DEFAULT_DEAD_LETTER_MAX_AGE, DeadLetter, DeadLetterStream
+from taskiq_nats.dead_letters import (
+    DEFAULT_DEAD_LETTER_MAX_AGE,
+    DEFAULT_DEAD_LETTER_MAX_BYTES,
+    DEFAULT_DEAD_LETTER_MAX_MESSAGES,
+    DeadLetter,
+    DeadLetterLimits,
+    DeadLetterStream,
+    NatsDeadLetterStore,
+)
 from taskiq_nats.delivery import Delivery, RedeliveryPolicy, send_quietly
 from taskiq_nats.payload_limit import check_payload_size
 
@@ -70,6 +79,8 @@ class BaseJetStreamBroker(AsyncBroker):
         max_nak_backoff: float = 60.0,
         dead_letter_stream: str | None = None,
         dead_letter_max_age: float = DEFAULT_DEAD_LETTER_MAX_AGE,
+        dead_letter_max_messages: int = DEFAULT_DEAD_LETTER_MAX_MESSAGES,
+        dead_letter_max_bytes: int = DEFAULT_DEAD_LETTER_MAX_BYTES,
         connect_attempts: int = connection.DEFAULT_CONNECT_ATTEMPTS,
         **connection_kwargs: Any,
     ) -> None:
@@ -86,7 +97,7 @@ class BaseJetStreamBroker(AsyncBroker):
         self.dead_letters = DeadLetterStream(
             dlq_name,
             f"taskiq_dead_letters.{dlq_name}",
-            dead_letter_max_age,
+            DeadLetterLimits(dead_letter_max_age, dead_letter_max_messages, dead_letter_max_bytes),
         )
         self.connect_attempts = connect_attempts
         self.connection_kwargs = connection_kwargs
@@ -227,12 +238,7 @@ class BaseJetStreamBroker(AsyncBroker):
             return None
         allowed = self.policy.max_deliver + (1 if headers.NOT_BEFORE in (msg.headers or {}) else 0)
         if msg.metadata.num_delivered > allowed:
-            logger.error(
-                "Task message %s was delivered %d times without success; dead-lettering it.",
-                (msg.headers or {}).get(headers.TASK_ID, "?"),
-                msg.metadata.num_delivered - 1,
-            )
-            await delivery.dead_letter(f"max_deliver ({self.policy.max_deliver}) exceeded")
+            await delivery.dead_letter(failed_times(msg.metadata.num_delivered - 1))
             return None
         self._in_flight.add(delivery)
         return delivery.start()
@@ -261,10 +267,33 @@ class BaseJetStreamBroker(AsyncBroker):
 
     # -- dead letters ----------------------------------------------------
 
+    def dead_letter_store(self, queue: str | None = None) -> NatsDeadLetterStore:
+        """This broker's dead-letter stream as the core `DeadLetterStore` contract.
+
+        One stream holds the dead letters of this broker, so ``queue`` may be
+        None, its ``queue`` or its subject. The methods below are the names this
+        broker had before; they delegate.
+        """
+        if queue not in (None, self.queue, self.subject):
+            raise ValueError(
+                f"No dead letters of {queue!r} here: this broker consumes subject "
+                f"{self.subject!r} (queue {self.queue!r}); use a broker for that queue.",
+            )
+        return NatsDeadLetterStore(self.dead_letters.stream_name, self._jetstream)
+
     async def get_dead_letters(self, limit: int | None = 100) -> list[DeadLetter]:
         """Dead-lettered task messages, oldest first (at most ``limit``; None for all)."""
-        with nats_errors(BrokerError, "Cannot read the dead-letter stream"):
-            return await self.dead_letters.list(self._jetstream(), limit)
+        store = self.dead_letter_store()
+        if limit is not None:
+            return list((await store.list(limit)).letters)
+        letters: list[DeadLetter] = []
+        cursor: str | None = None
+        while True:
+            page = await store.list(cursor=cursor)
+            letters.extend(page.letters)
+            if page.next_cursor is None:
+                return letters
+            cursor = page.next_cursor
 
     async def replay_dead_letters(self, sequences: list[int] | None = None) -> int:
         """Send dead letters (all, or those ``sequences``) back to their queue; return how many.
@@ -272,17 +301,14 @@ class BaseJetStreamBroker(AsyncBroker):
         Each is republished on its original subject and then removed from the
         dead-letter stream, so a replayed message gets a fresh ``max_deliver`` budget.
         """
-        letters = await self.get_dead_letters(limit=None)
-        chosen = [ltr for ltr in letters if sequences is None or ltr.sequence in sequences]
-        with nats_errors(BrokerError, "Replaying dead letters failed part-way; list them again"):
-            for letter in chosen:
-                await self.dead_letters.replay(self._jetstream(), letter)
-        return len(chosen)
+        store = self.dead_letter_store()
+        if sequences is None:
+            return await store.replay_all()
+        return await store.replay([str(sequence) for sequence in sequences])
 
-    async def delete_dead_letter(self, sequence: int) -> None:
-        """Discard one dead letter for good."""
-        with nats_errors(BrokerError, f"Cannot delete dead letter {sequence}"):
-            await self.dead_letters.delete(self._jetstream(), sequence)
+    async def delete_dead_letter(self, sequence: int | str) -> bool:
+        """Discard one dead letter for good; False if there was none with that id."""
+        return await self.dead_letter_store().delete([str(sequence)]) == 1
 
 
 def _stream_config(given: StreamConfig | None, stream_name: str, subject: str) -> StreamConfig:

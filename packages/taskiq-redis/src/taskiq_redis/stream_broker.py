@@ -15,7 +15,7 @@ Design (see docs/brokers/redis.md for the long form):
 - ack = XACK + XDEL (nothing acknowledged stays in Redis), one script call for
   all the acks of one event-loop turn (`taskiq_redis.coalesce`); reject, malformed
   entries and entries delivered more than ``max_deliveries`` times go to the
-  dead-letter stream, which `dead_letters` lists and `replay_dead_letters` replays.
+  dead-letter stream (`dead_letter_store`, the core `DeadLetterStore` contract).
 - On shutdown, entries fetched but never settled go straight back to the queue.
 """
 
@@ -35,12 +35,13 @@ from typing import Any
 from redis.exceptions import ResponseError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
+from taskiq.control import failed_times, log_dead_lettered, malformed
 from taskiq.exceptions import BrokerConnectionError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
 
 from taskiq_redis.base_broker import Backoff, BaseRedisBroker
 from taskiq_redis.coalesce import TurnBatcher
-from taskiq_redis.dead_letters import DeadLetter, DeadLetterStore
+from taskiq_redis.dead_letters import DeadLetter, RedisDeadLetterStore
 from taskiq_redis.errors import TRANSIENT_ERRORS, translated
 from taskiq_redis.keys import DATA_FIELD, TASK_ID_FIELD, TASK_NAME_FIELD, StreamQueueKeys
 from taskiq_redis.labels import delay_seconds, priority_level
@@ -61,6 +62,11 @@ CONSUMER_FORGET_AFTER_MS = 300_000
 DEFAULT_XREAD_COUNT = 100
 #: Longest pause between two runs of the delayed-entry mover (s).
 MAX_DELAY_POLL = 1.0
+
+
+def _field(fields: dict[bytes, bytes], name: bytes) -> str | None:
+    value = fields.get(name)
+    return None if value is None else value.decode(errors="replace")
 
 
 def default_consumer_name() -> str:
@@ -389,7 +395,7 @@ class RedisStreamBroker(BaseRedisBroker):
         for entry_id, fields, times in entries:
             delivery = self._hold(stream, entry_id, fields)
             if times > self.max_deliveries:
-                reason = f"delivered {times} times"
+                reason = failed_times(times - 1)
                 await self._settle(delivery, partial(self._dead_letter, delivery, reason))
                 continue
             logger.info("Redelivering %s from %s (delivery %d).", entry_id, stream, times)
@@ -399,20 +405,15 @@ class RedisStreamBroker(BaseRedisBroker):
     async def _to_message(self, delivery: Delivery) -> AckableMessage | None:
         data = delivery.fields.get(DATA_FIELD)
         if data is None:
-            logger.error(
-                "Dead-lettering malformed entry %s on %s: it has no %r field (fields: %.200r).",
-                delivery.entry_id,
-                delivery.stream,
-                DATA_FIELD.decode(),
-                delivery.fields,
-            )
-            await self._settle(delivery, partial(self._dead_letter, delivery, "malformed entry"))
+            reason = malformed(f"stream entry has no {DATA_FIELD.decode()!r} field")
+            await self._settle(delivery, partial(self._dead_letter, delivery, reason))
             return None
         return AckableMessage(
             data=data,
             ack=partial(self._settle, delivery, partial(self._ack, delivery)),
             reject=partial(self._settle, delivery, partial(self._reject, delivery)),
             nack=partial(self._settle, delivery, partial(self._requeue, delivery)),
+            dead_letter=partial(self._dead_letter_settled, delivery),
         )
 
     # -- settling --------------------------------------------------------
@@ -468,6 +469,9 @@ class RedisStreamBroker(BaseRedisBroker):
     async def _reject(self, delivery: Delivery) -> None:
         await self._dead_letter(delivery, "rejected")
 
+    async def _dead_letter_settled(self, delivery: Delivery, reason: str) -> None:
+        await self._settle(delivery, partial(self._dead_letter, delivery, reason))
+
     async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
         await self.scripts.dead_letter(
             delivery.stream,
@@ -478,7 +482,13 @@ class RedisStreamBroker(BaseRedisBroker):
             self.dead_letter_maxlen,
         )
         self.leases.release(delivery)
-        logger.warning("Dead-lettered %s from %s: %s.", delivery.entry_id, delivery.stream, reason)
+        own = delivery.stream in self.keys.streams_by_level()
+        log_dead_lettered(
+            queue=self.keys.queue_name if own else delivery.stream,
+            task_id=_field(delivery.fields, TASK_ID_FIELD),
+            task_name=_field(delivery.fields, TASK_NAME_FIELD),
+            reason=reason,
+        )
 
     # -- delayed delivery ------------------------------------------------
 
@@ -498,28 +508,33 @@ class RedisStreamBroker(BaseRedisBroker):
 
     # -- dead letters ----------------------------------------------------
 
-    @property
-    def dead_letter_store(self) -> DeadLetterStore:
-        """The queue's dead-letter stream; the methods below delegate to it."""
-        return DeadLetterStore(
-            self.redis, self.scripts, self.keys, self.connector.address, self.streams
-        )
+    def dead_letter_store(self, queue: str | None = None) -> RedisDeadLetterStore:
+        """The dead letters of ``queue`` (default: this broker's) as the core contract.
+
+        The methods below are the names this broker had before the contract; they
+        delegate to it.
+        """
+        if queue is None or queue == self.keys.queue_name:
+            keys, targets = self.keys, self.streams
+        else:
+            keys, targets = StreamQueueKeys(queue), None
+        return RedisDeadLetterStore(self.redis, self.scripts, keys, self.connector.address, targets)
 
     async def dead_letters(self, count: int = 100) -> list[DeadLetter]:
-        """The oldest ``count`` dead letters of this queue."""
-        return await self.dead_letter_store.list(count)
+        """The oldest ``count`` dead letters of this queue (alias of `dead_letter_store().list`)."""
+        return list((await self.dead_letter_store().list(count)).letters)
 
     async def replay_dead_letter(self, dead_letter_id: str) -> bool:
         """Put one dead letter back on its stream (deliveries reset); False if absent."""
-        return await self.dead_letter_store.replay(dead_letter_id)
+        return await self.dead_letter_store().replay([dead_letter_id]) == 1
 
     async def replay_dead_letters(self, count: int | None = None) -> int:
         """Replay the oldest ``count`` dead letters (all when None); return how many."""
-        return await self.dead_letter_store.replay_oldest(count)
+        return await self.dead_letter_store().replay_oldest(count)
 
     async def delete_dead_letters(self, *dead_letter_ids: str) -> int:
-        """Forget dead letters for good; return how many existed."""
-        return await self.dead_letter_store.delete(*dead_letter_ids)
+        """Forget dead letters for good; return how many existed (alias of ``delete``)."""
+        return await self.dead_letter_store().delete(dead_letter_ids)
 
 
 class RedisBroker(RedisStreamBroker):

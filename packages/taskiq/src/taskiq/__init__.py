@@ -20,6 +20,13 @@ from taskiq.brokers.inmemory_broker import InMemoryBroker
 from taskiq.brokers.shared_broker import async_shared_broker
 from taskiq.brokers.zmq_broker import ZeroMQBroker
 from taskiq.context import Context
+from taskiq.control import (
+    DeadLetter,
+    DeadLetterPage,
+    DeadLetterStore,
+    SupportsDeadLetters,
+    dead_letters_of,
+)
 from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.depends.progress_tracker import ProgressTracker, TaskProgress, TaskState
 from taskiq.events import TaskiqEvents
@@ -28,6 +35,7 @@ from taskiq.exceptions import (
     BrokerError,
     ListenError,
     NoResultError,
+    NotSupportedError,
     ResultBackendError,
     ResultGetError,
     ResultIsReadyError,
@@ -78,11 +86,15 @@ __all__ = [
     "BrokerError",
     "BrokerMessage",
     "Context",
+    "DeadLetter",
+    "DeadLetterPage",
+    "DeadLetterStore",
     "DummyResultBackend",
     "InMemoryBroker",
     "InmemoryResultBackend",
     "ListenError",
     "NoResultError",
+    "NotSupportedError",
     "ProgressTracker",
     "PrometheusMiddleware",
     "Receiver",
@@ -101,6 +113,7 @@ __all__ = [
     "SharedBrokerSendTaskError",
     "SimpleRetryMiddleware",
     "SmartRetryMiddleware",
+    "SupportsDeadLetters",
     "TaskProgress",
     "TaskRejectedError",
     "TaskState",
@@ -120,5 +133,6 @@ __all__ = [
     "ZeroMQBroker",
     "__version__",
     "async_shared_broker",
+    "dead_letters_of",
     "gather",
 ]

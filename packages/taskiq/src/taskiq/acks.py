@@ -5,6 +5,9 @@ A broker whose deliveries must be confirmed yields `AckableMessage` from
 policy says the task is safe (see `AcknowledgeType`) and `reject()` when the
 message must not be delivered again (malformed, unknown task, `Context.reject`).
 A broker that cannot reject leaves `reject` as None and the receiver acks instead.
+A broker that keeps dead letters also sets `dead_letter`: the receiver calls it
+instead of `reject`, with the reason (see `taskiq.control.dead_letter_reasons`),
+so the stored dead letter says why; the broker logs the dead-lettering once.
 
 `nack()`, when a broker provides it, hands a delivery back for prompt
 redelivery (to this worker or another): the receiver calls it for deliveries it
@@ -21,6 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 SettleCallback = Callable[[], "Awaitable[None] | None"]
+#: Dead-letters a delivery, recording the reason given.
+DeadLetterCallback = Callable[[str], "Awaitable[None] | None"]
 
 
 class AcknowledgeType(str, enum.Enum):
@@ -47,3 +52,4 @@ class AckableMessage:
     ack: SettleCallback
     reject: SettleCallback | None = None
     nack: SettleCallback | None = None
+    dead_letter: DeadLetterCallback | None = None

@@ -18,7 +18,8 @@
     ├── SecurityError                     a payload tried to name unsafe code
     ├── ScheduledTaskCancelledError       a schedule source vetoed one firing
     ├── TaskRejectedError                 the task rejected its own message
-    └── ScheduleError                     a schedule is malformed
+    ├── ScheduleError                     a schedule is malformed
+    └── NotSupportedError                 this broker/backend cannot do that operation
 
 Each class carries a default message that says what happened and what to do;
 pass a more specific message (or keyword details) when raising.
@@ -217,4 +218,16 @@ class ScheduleError(TaskiqError):
 
     __template__ = (
         "Invalid schedule {schedule_id!r}: {reason}. Fix its cron expression, time or interval."
+    )
+
+
+class NotSupportedError(TaskiqError):
+    """The broker or result backend cannot do this (control-plane) operation at all.
+
+    ``feature`` names the operation and ``implementation`` the class that lacks it.
+    """
+
+    __template__ = (
+        "Not supported by {implementation}: {feature}. Use a broker or backend that "
+        "supports it (see docs/operations.md)."
     )

@@ -26,11 +26,13 @@ class Delivery:
     need no settlement, so both calls are no-ops for them.
     """
 
-    __slots__ = ("message", "settled")
+    __slots__ = ("dead_lettered", "message", "settled")
 
     def __init__(self, message: bytes | str | AckableMessage) -> None:
         self.message = message
         self.settled = not isinstance(message, AckableMessage)
+        #: True once the broker's dead-letter store took it (the broker logged it).
+        self.dead_lettered = False
 
     @property
     def data(self) -> bytes:
@@ -43,10 +45,25 @@ class Delivery:
         if isinstance(self.message, AckableMessage):
             await self._settle(self.message.ack)
 
-    async def reject(self) -> None:
-        """Refuse the delivery for good (dead-letter where the broker can; else ack)."""
-        if isinstance(self.message, AckableMessage):
-            await self._settle(self.message.reject or self.message.ack)
+    async def reject(self, reason: str) -> None:
+        """Refuse the delivery for good: dead-letter it with ``reason`` where the broker can.
+
+        Brokers without a dead-letter store reject it (or, without that, ack it).
+        """
+        message = self.message
+        if not isinstance(message, AckableMessage):
+            return
+        dead_letter = message.dead_letter
+        if dead_letter is None:
+            await self._settle(message.reject or message.ack)
+            return
+        if self.settled:
+            return
+        self.settled = True
+        outcome = dead_letter(reason)
+        if inspect.isawaitable(outcome):
+            await outcome
+        self.dead_lettered = True
 
     async def release(self) -> None:
         """Hand an unsettled delivery back for prompt redelivery, if the broker can.

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from taskiq.abc.broker import AsyncBroker, no_bound
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.context import TaskRequeuedError
+from taskiq.control.dead_letter_reasons import REJECTED_BY_TASK, malformed, unknown_task
 from taskiq.exceptions import NoResultError, TaskRejectedError, UnknownTaskError
 from taskiq.middlewares._labels import label_bool
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
@@ -207,7 +208,10 @@ class Receiver:
         try:
             return await self._process(delivery)
         except _QUIET_ERRORS as exc:
-            logger.error("Dropped a delivery: %s", exc)
+            if delivery.dead_lettered:  # the broker logged it once, with the reason
+                logger.debug("Dead-lettered a delivery: %s", exc)
+            else:
+                logger.error("Dropped a delivery: %s", exc)
             if raise_err:
                 raise
         except Exception:
@@ -239,17 +243,17 @@ class Receiver:
             await delivery.ack()
         stored = await self._store(message, result)
         if isinstance(result.error, TaskRejectedError):
-            await delivery.reject()
+            await delivery.reject(REJECTED_BY_TASK)
         elif stored and ack_type is AcknowledgeType.WHEN_SAVED and not delivery.settled:
             await delivery.ack()
         return result
 
     async def _reject_malformed(self, delivery: Delivery, exc: Exception) -> NoReturn:
-        await delivery.reject()
+        await delivery.reject(malformed(f"{type(exc).__name__}: {exc}"))
         raise MalformedMessageError(payload=delivery.data[:200], reason=exc) from exc
 
     async def _reject_unknown(self, delivery: Delivery, message: TaskiqMessage) -> NoReturn:
-        await delivery.reject()
+        await delivery.reject(unknown_task(message.task_name))
         error = UnknownTaskError(task_name=message.task_name)
         await self.broker.result_backend.set_result(message.task_id, failed_result(message, error))
         raise error

@@ -1,0 +1,39 @@
+"""The control plane: contracts every broker speaks so operators can see and act.
+
+One module per concept; today `dead_letters` (and its reason vocabulary).
+Queue inspection, task states, live workers and events join it here.
+"""
+
+from taskiq.control.dead_letter_reasons import (
+    REJECTED_BY_TASK,
+    ReasonKind,
+    failed_times,
+    malformed,
+    reason_kind,
+    unknown_task,
+)
+from taskiq.control.dead_letters import (
+    DEFAULT_PAGE_SIZE,
+    DeadLetter,
+    DeadLetterPage,
+    DeadLetterStore,
+    SupportsDeadLetters,
+    dead_letters_of,
+    log_dead_lettered,
+)
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "REJECTED_BY_TASK",
+    "DeadLetter",
+    "DeadLetterPage",
+    "DeadLetterStore",
+    "ReasonKind",
+    "SupportsDeadLetters",
+    "dead_letters_of",
+    "failed_times",
+    "log_dead_lettered",
+    "malformed",
+    "reason_kind",
+    "unknown_task",
+]
