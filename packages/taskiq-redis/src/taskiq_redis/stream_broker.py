@@ -62,6 +62,9 @@ DEFAULT_XREAD_COUNT = 100
 #: Longest pause between two runs of the delayed-entry mover (s).
 MAX_DELAY_POLL = 1.0
 
+#: Failures a hand-back logs and survives: the entries are then redelivered after idle_timeout.
+_HAND_BACK_ERRORS: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, ResponseError)
+
 
 def default_consumer_name() -> str:
     """``host-pid-random``: unique per process, readable in XINFO CONSUMERS."""
@@ -214,7 +217,7 @@ class RedisStreamBroker(BaseRedisBroker):
         for stream in self.streams:
             try:
                 await self._leave_stream(stream)
-            except TRANSIENT_ERRORS as exc:
+            except _HAND_BACK_ERRORS as exc:
                 logger.warning("Could not leave the group of %s cleanly: %s", stream, exc)
 
     async def _leave_stream(self, stream: str) -> None:
@@ -224,7 +227,7 @@ class RedisStreamBroker(BaseRedisBroker):
         )
         ids = [_text(entry["message_id"]) for entry in pending]
         if ids:
-            moved = await self.scripts.requeue(stream, group, ids)
+            moved = await self.scripts.requeue(stream, group, consumer, ids)
             logger.info("Returned %d unreported entries to %s.", moved, stream)
         if len(ids) < 10_000:  # all returned: deleting the consumer drops nothing
             await self.redis.xgroup_delconsumer(stream, group, consumer)
@@ -236,8 +239,10 @@ class RedisStreamBroker(BaseRedisBroker):
             by_stream.setdefault(delivery.stream, []).append(delivery.entry_id)
         for stream, ids in by_stream.items():
             try:
-                moved = await self.scripts.requeue(stream, self.consumer_group_name, ids)
-            except TRANSIENT_ERRORS as exc:
+                moved = await self.scripts.requeue(
+                    stream, self.consumer_group_name, self.consumer_name, ids
+                )
+            except _HAND_BACK_ERRORS as exc:
                 logger.warning("Could not return %d entries to %s: %s", len(ids), stream, exc)
                 continue
             logger.info("Returned %d unstarted entries to %s.", moved, stream)
@@ -305,9 +310,12 @@ class RedisStreamBroker(BaseRedisBroker):
             except TRANSIENT_ERRORS as exc:
                 logger.warning("Redis unreachable (%s); retrying in %.2f s.", exc, backoff.pause)
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                if not _lost_group(exc):
                     raise ListenError(reason=self.connector.address.reason(exc)) from exc
-                logger.warning("Consumer group vanished (Redis lost its data?); recreating.")
+                logger.warning(
+                    "The stream or its consumer group vanished (deleted, or Redis lost its "
+                    "data?); recreating them."
+                )
                 with contextlib.suppress(*TRANSIENT_ERRORS):
                     await self._declare_groups()
             await backoff.wait()
@@ -443,6 +451,15 @@ class RedisStreamBroker(BaseRedisBroker):
                             exc,
                         )
                         return
+                except ResponseError as exc:  # retrying cannot help; never crash the worker
+                    logger.error(
+                        "Redis refused to settle %s on %s (%s); it stays pending and will be "
+                        "redelivered, then dead-lettered after max_deliveries.",
+                        delivery.entry_id,
+                        delivery.stream,
+                        exc,
+                    )
+                    return
                 await backoff.wait()
         finally:
             self.leases.release(delivery)
@@ -463,7 +480,9 @@ class RedisStreamBroker(BaseRedisBroker):
 
         Like the hand-back at shutdown, this does not count against ``max_deliveries``.
         """
-        await self.scripts.requeue(delivery.stream, self.consumer_group_name, [delivery.entry_id])
+        await self.scripts.requeue(
+            delivery.stream, self.consumer_group_name, self.consumer_name, [delivery.entry_id]
+        )
 
     async def _reject(self, delivery: Delivery) -> None:
         await self._dead_letter(delivery, "rejected")
@@ -535,6 +554,15 @@ async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds`` or until ``stopping`` is set, whichever comes first."""
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(stopping.wait(), seconds)
+
+
+#: Errors of a read whose stream or group no longer exists: recreate them and read on.
+#: UNBLOCKED is what a blocked XREADGROUP gets when its stream is deleted under it.
+_LOST_GROUP_ERRORS = ("NOGROUP", "UNBLOCKED")
+
+
+def _lost_group(exc: ResponseError) -> bool:
+    return str(exc).startswith(_LOST_GROUP_ERRORS)
 
 
 def _text(value: Any) -> str:
