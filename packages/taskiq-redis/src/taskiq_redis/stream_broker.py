@@ -10,7 +10,8 @@ Design (see docs/brokers/redis.md for the long form):
   ``xread_count``), so prefetch stays within the receiver's bounds while a busy
   worker still fetches, runs and settles its tasks in batches.
 - Every entry a worker holds is leased (see `taskiq_redis.leases`): touched every
-  ``idle_timeout / 4`` until settled. Entries of a dead worker go idle, and a live
+  ``idle_timeout / 4`` until settled, from a helper thread while a task blocks
+  the event loop (`taskiq_redis.lease_thread`). Entries of a dead worker go idle, and a live
   worker takes them over with XAUTOCLAIM after ``idle_timeout``.
 - ack = XACK + XDEL (nothing acknowledged stays in Redis), one script call for
   all the acks of one event-loop turn (`taskiq_redis.coalesce`); reject, malformed
@@ -37,6 +38,7 @@ from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerConnectionError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
+from taskiq.receiver.keepalive import BlockedLoopKeepAlive
 
 from taskiq_redis.base_broker import Backoff, BaseRedisBroker
 from taskiq_redis.coalesce import TurnBatcher
@@ -44,6 +46,7 @@ from taskiq_redis.dead_letters import DeadLetter, DeadLetterStore
 from taskiq_redis.errors import TRANSIENT_ERRORS, translated
 from taskiq_redis.keys import DATA_FIELD, TASK_ID_FIELD, TASK_NAME_FIELD, StreamQueueKeys
 from taskiq_redis.labels import delay_seconds, priority_level
+from taskiq_redis.lease_thread import start_lease_thread
 from taskiq_redis.leases import Delivery, LeaseKeeper
 from taskiq_redis.stream_scripts import StreamScripts
 
@@ -145,6 +148,7 @@ class RedisStreamBroker(BaseRedisBroker):
         self._scripts: StreamScripts | None = None
         self._leases: LeaseKeeper | None = None
         self._background: list[asyncio.Task[None]] = []
+        self._lease_thread: BlockedLoopKeepAlive | None = None
         self._stopping = asyncio.Event()
         self._claim_cursors: dict[str, str] = {}
         self._next_claim = 0.0
@@ -195,6 +199,9 @@ class RedisStreamBroker(BaseRedisBroker):
         of after ``idle_timeout``.
         """
         self._stopping.set()
+        if self._lease_thread is not None:
+            self._lease_thread.stop()
+            self._lease_thread = None
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -297,6 +304,7 @@ class RedisStreamBroker(BaseRedisBroker):
         if self._background:
             return
         interval = self.idle_timeout / 4000
+        self._lease_thread = start_lease_thread(self.connector, self.leases, interval)
         self._background = [
             asyncio.create_task(self.leases.run(interval, self._stopping)),
             asyncio.create_task(self._move_delayed_forever()),
