@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Protocol
 
 from taskiq.receiver.loop_watchdog import LoopHeartbeat
@@ -32,7 +33,7 @@ class Renewer(Protocol):
 
 
 class BlockedLoopKeepAlive:
-    """Calls ``renewer.renew()`` every ``interval`` seconds while the loop is blocked."""
+    """Calls ``renewer.renew()`` at once, then every ``interval`` s, while the loop is blocked."""
 
     def __init__(self, renewer: Renewer, interval: float, name: str) -> None:
         self.renewer = renewer
@@ -52,12 +53,23 @@ class BlockedLoopKeepAlive:
         self._stop.set()
 
     def _run(self) -> None:
+        """Renew as soon as a block is seen, then every ``interval`` while it lasts.
+
+        At once, because the loop's own last renewal may already be one interval old.
+        """
+        tick = min(self.interval / 4, 0.25)
+        last = 0.0  # when this thread last renewed during the current blocked stretch
         try:
-            while not self._stop.wait(self.interval):
+            while not self._stop.wait(tick):
                 if self.heartbeat.loop.is_closed():
                     return
-                if self.heartbeat.blocked_for() >= self.interval and self._allowed():
+                if self.heartbeat.blocked_for() < 2 * tick:
+                    last = 0.0
+                    continue
+                now = time.monotonic()
+                if now - last >= self.interval and self._allowed():
                     self._renew()
+                    last = now
         finally:
             self._close()
 
