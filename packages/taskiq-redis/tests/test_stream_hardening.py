@@ -236,3 +236,49 @@ async def test_taskiq_worker_dead_letters_a_huge_entry_and_leaves_no_consumer(
         if worker.poll() is None:
             worker.kill()
             worker.communicate(timeout=20)
+
+
+async def test_a_huge_entry_over_max_deliveries_is_dead_lettered_when_claimed(
+    redis_url: str,
+    queue_name: str,
+    redis_client: Redis,
+) -> None:
+    broker = RedisBroker(
+        redis_url, queue_name=queue_name, idle_timeout=1_000, max_deliveries=2, xread_block=200
+    )
+    broker.is_worker_process = True
+    await broker.startup()
+    stream, group = broker.keys.stream(), broker.consumer_group_name
+    entry_id = await redis_client.xadd(stream, _huge_entry())  # type: ignore[arg-type]
+    await redis_client.xreadgroup(group, "dead-worker", {stream: ">"}, count=1)
+    # A worker that died on it for the fifth time: idle long ago, delivered 5 times.
+    await redis_client.xclaim(
+        stream, group, "dead-worker", 0, [entry_id], idle=100_000, retrycount=5
+    )
+    await broker.kick(BrokerMessage(task_id="ok", task_name="t", message=b"next", labels={}))
+    listener = broker.listen()
+    try:
+        message = await next_message(listener)
+        assert message.data == b"next"
+        await message.ack()
+        letters = await broker.dead_letters()
+        assert [letter.reason for letter in letters] == ["delivered 6 times"]
+        assert letters[0].data == b"\x00garbage\xff"
+    finally:
+        await listener.aclose()
+        await broker.shutdown()
+
+
+async def test_acks_of_more_deliveries_than_lua_can_unpack_at_once(
+    broker: RedisBroker,
+    redis_client: Redis,
+) -> None:
+    stream, group = broker.keys.stream(), broker.consumer_group_name
+    pipe = redis_client.pipeline(transaction=False)
+    for number in range(9_000):
+        pipe.xadd(stream, {"data": str(number)})
+    await pipe.execute()
+    delivered = await redis_client.xreadgroup(group, broker.consumer_name, {stream: ">"})
+    ids = [entry_id.decode() for entry_id, _ in delivered[0][1]]
+    assert await broker.scripts.ack(stream, group, ids) == 9_000
+    assert await redis_client.xlen(stream) == 0
