@@ -570,7 +570,8 @@ _LOST_GROUP_ERRORS = ("NOGROUP", "UNBLOCKED")
 
 
 def _lost_group(exc: ResponseError) -> bool:
-    return str(exc).startswith(_LOST_GROUP_ERRORS)
+    text = str(exc)  # inside a script's error too: "...: NOGROUP No such key ..."
+    return any(code in text for code in _LOST_GROUP_ERRORS)
 
 
 def _text(value: Any) -> str:
