@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 
 from redis.asyncio import Redis
 from taskiq.receiver import Receiver
@@ -50,6 +51,15 @@ async def record(number: int, seconds: float = 0.0, first_run_seconds: float = 0
     """
     starts = await _mark("started", number)
     await asyncio.sleep(seconds + (first_run_seconds if starts == 1 else 0.0))
+    await _mark("done", number)
+    return number
+
+
+@broker.task(task_name="block_loop")
+async def block_loop(number: int, seconds: float) -> int:
+    """Block the whole event loop on the first run (a bug the worker must survive)."""
+    starts = await _mark("started", number)
+    time.sleep(seconds if starts == 1 else 0.0)  # noqa: ASYNC251 - blocking on purpose
     await _mark("done", number)
     return number
 

@@ -35,6 +35,7 @@ from taskiq.message import BrokerMessage
 
 from taskiq_nats import connection, headers
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
+from taskiq_nats.blocked_loop import heartbeat_while_blocked
 from taskiq_nats.dead_letters import (
     DEFAULT_DEAD_LETTER_MAX_AGE,
     DEFAULT_DEAD_LETTER_MAX_BYTES,
@@ -208,7 +209,7 @@ class BaseJetStreamBroker(AsyncBroker):
 
     def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Yield due deliveries as `NatsAckableMessage` (ack, reject and nack)."""
-        return self._listen()
+        return heartbeat_while_blocked(self, self._listen())
 
     async def _listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         async for msg in self._messages():
@@ -221,6 +222,10 @@ class BaseJetStreamBroker(AsyncBroker):
                 # Hold no reference while waiting for the next message: a delivery
                 # the receiver drops unsettled must be collectable (see delivery.py).
                 del ackable
+
+    def in_flight_snapshot(self) -> list[Delivery]:
+        """The unsettled deliveries now (a copy: safe to take from another thread)."""
+        return list(self._in_flight.copy())
 
     def _messages(self) -> AsyncGenerator[Msg, None]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -79,6 +79,16 @@ class LeaseKeeper:
         except TRANSIENT_ERRORS as exc:
             logger.warning("Could not extend %d leases on %s: %s", len(ids), stream, exc)
             return
+        except Exception as exc:  # a server error must not end renewal for every lease
+            logger.warning(
+                "Could not extend %d leases on %s (%s: %s); trying again next round.",
+                len(ids),
+                stream,
+                type(exc).__name__,
+                exc,
+            )
+            logger.debug("Lease renewal failure.", exc_info=True)
+            return
         for entry_id in ids:
             delivery = self.held.get((stream, entry_id))
             if entry_id in kept or delivery is None or delivery.settling:

@@ -10,7 +10,8 @@ Design (see docs/brokers/redis.md for the long form):
   ``xread_count``), so prefetch stays within the receiver's bounds while a busy
   worker still fetches, runs and settles its tasks in batches.
 - Every entry a worker holds is leased (see `taskiq_redis.leases`): touched every
-  ``idle_timeout / 4`` until settled. Entries of a dead worker go idle, and a live
+  ``idle_timeout / 4`` until settled, from a helper thread while a task blocks
+  the event loop (`taskiq_redis.lease_thread`). Entries of a dead worker go idle, and a live
   worker takes them over with XAUTOCLAIM after ``idle_timeout``.
 - ack = XACK + XDEL (nothing acknowledged stays in Redis), one script call for
   all the acks of one event-loop turn (`taskiq_redis.coalesce`); reject, malformed
@@ -38,6 +39,7 @@ from taskiq.acks import AckableMessage
 from taskiq.control import failed_times, log_dead_lettered, malformed
 from taskiq.exceptions import BrokerConnectionError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
+from taskiq.receiver.keepalive import BlockedLoopKeepAlive
 
 from taskiq_redis.base_broker import Backoff, BaseRedisBroker
 from taskiq_redis.coalesce import TurnBatcher
@@ -45,6 +47,7 @@ from taskiq_redis.dead_letters import DeadLetter, RedisDeadLetterStore
 from taskiq_redis.errors import TRANSIENT_ERRORS, translated
 from taskiq_redis.keys import DATA_FIELD, TASK_ID_FIELD, TASK_NAME_FIELD, StreamQueueKeys
 from taskiq_redis.labels import delay_seconds, priority_level
+from taskiq_redis.lease_thread import start_lease_thread
 from taskiq_redis.leases import Delivery, LeaseKeeper
 from taskiq_redis.stream_scripts import StreamScripts
 
@@ -62,6 +65,9 @@ CONSUMER_FORGET_AFTER_MS = 300_000
 DEFAULT_XREAD_COUNT = 100
 #: Longest pause between two runs of the delayed-entry mover (s).
 MAX_DELAY_POLL = 1.0
+
+#: Failures a hand-back logs and survives: the entries are then redelivered after idle_timeout.
+_HAND_BACK_ERRORS: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, ResponseError)
 
 
 def _field(fields: dict[bytes, bytes], name: bytes) -> str | None:
@@ -148,6 +154,7 @@ class RedisStreamBroker(BaseRedisBroker):
         self._scripts: StreamScripts | None = None
         self._leases: LeaseKeeper | None = None
         self._background: list[asyncio.Task[None]] = []
+        self._lease_thread: BlockedLoopKeepAlive | None = None
         self._stopping = asyncio.Event()
         self._claim_cursors: dict[str, str] = {}
         self._next_claim = 0.0
@@ -198,6 +205,9 @@ class RedisStreamBroker(BaseRedisBroker):
         of after ``idle_timeout``.
         """
         self._stopping.set()
+        if self._lease_thread is not None:
+            self._lease_thread.stop()
+            self._lease_thread = None
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -220,7 +230,7 @@ class RedisStreamBroker(BaseRedisBroker):
         for stream in self.streams:
             try:
                 await self._leave_stream(stream)
-            except TRANSIENT_ERRORS as exc:
+            except _HAND_BACK_ERRORS as exc:
                 logger.warning("Could not leave the group of %s cleanly: %s", stream, exc)
 
     async def _leave_stream(self, stream: str) -> None:
@@ -230,7 +240,7 @@ class RedisStreamBroker(BaseRedisBroker):
         )
         ids = [_text(entry["message_id"]) for entry in pending]
         if ids:
-            moved = await self.scripts.requeue(stream, group, ids)
+            moved = await self.scripts.requeue(stream, group, consumer, ids)
             logger.info("Returned %d unreported entries to %s.", moved, stream)
         if len(ids) < 10_000:  # all returned: deleting the consumer drops nothing
             await self.redis.xgroup_delconsumer(stream, group, consumer)
@@ -242,8 +252,10 @@ class RedisStreamBroker(BaseRedisBroker):
             by_stream.setdefault(delivery.stream, []).append(delivery.entry_id)
         for stream, ids in by_stream.items():
             try:
-                moved = await self.scripts.requeue(stream, self.consumer_group_name, ids)
-            except TRANSIENT_ERRORS as exc:
+                moved = await self.scripts.requeue(
+                    stream, self.consumer_group_name, self.consumer_name, ids
+                )
+            except _HAND_BACK_ERRORS as exc:
                 logger.warning("Could not return %d entries to %s: %s", len(ids), stream, exc)
                 continue
             logger.info("Returned %d unstarted entries to %s.", moved, stream)
@@ -298,6 +310,7 @@ class RedisStreamBroker(BaseRedisBroker):
         if self._background:
             return
         interval = self.idle_timeout / 4000
+        self._lease_thread = start_lease_thread(self.connector, self.leases, interval)
         self._background = [
             asyncio.create_task(self.leases.run(interval, self._stopping)),
             asyncio.create_task(self._move_delayed_forever()),
@@ -311,9 +324,12 @@ class RedisStreamBroker(BaseRedisBroker):
             except TRANSIENT_ERRORS as exc:
                 logger.warning("Redis unreachable (%s); retrying in %.2f s.", exc, backoff.pause)
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
+                if not _lost_group(exc):
                     raise ListenError(reason=self.connector.address.reason(exc)) from exc
-                logger.warning("Consumer group vanished (Redis lost its data?); recreating.")
+                logger.warning(
+                    "The stream or its consumer group vanished (deleted, or Redis lost its "
+                    "data?); recreating them."
+                )
                 with contextlib.suppress(*TRANSIENT_ERRORS):
                     await self._declare_groups()
             await backoff.wait()
@@ -444,6 +460,15 @@ class RedisStreamBroker(BaseRedisBroker):
                             exc,
                         )
                         return
+                except ResponseError as exc:  # retrying cannot help; never crash the worker
+                    logger.error(
+                        "Redis refused to settle %s on %s (%s); it stays pending and will be "
+                        "redelivered, then dead-lettered after max_deliveries.",
+                        delivery.entry_id,
+                        delivery.stream,
+                        exc,
+                    )
+                    return
                 await backoff.wait()
         finally:
             self.leases.release(delivery)
@@ -464,7 +489,9 @@ class RedisStreamBroker(BaseRedisBroker):
 
         Like the hand-back at shutdown, this does not count against ``max_deliveries``.
         """
-        await self.scripts.requeue(delivery.stream, self.consumer_group_name, [delivery.entry_id])
+        await self.scripts.requeue(
+            delivery.stream, self.consumer_group_name, self.consumer_name, [delivery.entry_id]
+        )
 
     async def _reject(self, delivery: Delivery) -> None:
         await self._dead_letter(delivery, "rejected")
@@ -550,6 +577,16 @@ async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds`` or until ``stopping`` is set, whichever comes first."""
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(stopping.wait(), seconds)
+
+
+#: Errors of a read whose stream or group no longer exists: recreate them and read on.
+#: UNBLOCKED is what a blocked XREADGROUP gets when its stream is deleted under it.
+_LOST_GROUP_ERRORS = ("NOGROUP", "UNBLOCKED")
+
+
+def _lost_group(exc: ResponseError) -> bool:
+    text = str(exc)  # inside a script's error too: "...: NOGROUP No such key ..."
+    return any(code in text for code in _LOST_GROUP_ERRORS)
 
 
 def _text(value: Any) -> str:

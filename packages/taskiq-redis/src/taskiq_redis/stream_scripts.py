@@ -27,7 +27,7 @@ def _fields(raw: Any) -> dict[bytes, bytes]:
 
 
 #: Scripts that re-add a stream entry; they start with the ``stream_entry.lua`` prelude.
-_ENTRY_PRELUDE_USERS = frozenset({"stream_requeue", "stream_dead_letter"})
+_ENTRY_PRELUDE_USERS = frozenset({"stream_requeue", "stream_dead_letter", "stream_replay"})
 
 
 def _source(name: str) -> str:
@@ -104,9 +104,12 @@ class StreamScripts:
         """Delete consumers of ``group`` with nothing pending, idle over ``min_idle_ms``."""
         return int(await self._run("stream_prune", [stream], [group, min_idle_ms, keep]))
 
-    async def requeue(self, stream: str, group: str, ids: list[str]) -> int:
-        """Re-add ``ids`` at the end of ``stream`` as fresh entries and drop the originals."""
-        return int(await self._run("stream_requeue", [stream], [group, *ids]))
+    async def requeue(self, stream: str, group: str, consumer: str, ids: list[str]) -> int:
+        """Re-add the ``ids`` ``consumer`` still owns at the end of ``stream``; drop the originals.
+
+        Entries another consumer took over (a lost lease) are left to that consumer.
+        """
+        return int(await self._run("stream_requeue", [stream], [group, consumer, *ids]))
 
     async def dead_letter(
         self,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.context import Acknowledger, Context
+from taskiq.receiver import running
 from taskiq.receiver.call import call_task, timeout_from_labels
 from taskiq.receiver.plan import TaskPlan
 from taskiq.result import TaskiqResult
@@ -42,11 +43,15 @@ class TaskRunner:
     ) -> TaskiqResult[Any]:
         """Run the task with its dependencies and cast arguments; capture value or error."""
         start = time.perf_counter()
+        timeout = timeout_from_labels(message.labels, message.task_name)
+        token = running.started(message.task_name, message.task_id, task.original_func, timeout)
         try:
             plan = self._plan_for(task, cast_types)
-            value = await self._call(plan, message, delivery, executor)
+            value = await self._call(plan, message, delivery, executor, timeout)
         except (Exception, SystemExit) as exc:  # sys.exit() in a task must not stop the worker
             return failed_result(message, exc, time.perf_counter() - start)
+        finally:
+            running.finished(token)
         return TaskiqResult(
             is_err=False,
             return_value=value,
@@ -60,16 +65,17 @@ class TaskRunner:
         message: TaskiqMessage,
         delivery: Acknowledger | None,
         executor: Executor | None,
+        timeout: float | None,
     ) -> Any:
         args, kwargs = plan.parameters.bind(message.task_name, message.args, message.kwargs)
         if plan.graph.is_empty():  # no dependencies: skip the injector (and the Context)
-            return await _invoke(plan, message, args, kwargs, executor)
+            return await _invoke(plan, message, args, kwargs, executor, timeout)
         async with plan.graph.async_ctx(
             self._dependency_cache(Context(message, self.broker, delivery)),
             exception_propagation=self.propagate_exceptions,
         ) as resolver:
             injected = await resolver.resolve_kwargs()
-            return await _invoke(plan, message, args, {**injected, **kwargs}, executor)
+            return await _invoke(plan, message, args, {**injected, **kwargs}, executor, timeout)
 
     def _dependency_cache(self, context: Context) -> dict[Any, Any]:
         broker = self.broker
@@ -97,6 +103,7 @@ def _invoke(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     executor: Executor | None,
+    timeout: float | None,
 ) -> Coroutine[Any, Any, Any]:
     """The call as a coroutine to await (a plain function: one coroutine less per task)."""
     return call_task(
@@ -105,7 +112,7 @@ def _invoke(
         kwargs,
         is_async=plan.is_async,
         executor=executor,
-        timeout=timeout_from_labels(message.labels, message.task_name),
+        timeout=timeout,
         task_name=message.task_name,
     )
 

@@ -32,6 +32,7 @@ from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.executor import build_executor
 from taskiq.cli.worker.fetching import steady_listen
 from taskiq.receiver import Receiver
+from taskiq.receiver.loop_watchdog import LoopWatchdog
 
 logger = logging.getLogger("taskiq.worker")
 
@@ -96,11 +97,13 @@ async def serve(
     executor = build_executor(
         args.max_threadpool_threads, args.use_process_pool, args.max_process_pool_processes
     )
+    watchdog = LoopWatchdog.start_here()  # warns naming the task when the loop is blocked
     try:
         receiver = receiver_cls(broker, **receiver_kwargs(args, executor))
         with steady_listen(broker, args.max_tasks_per_child, lambda: _send(conn, "retiring")):
             await run_until_stopped(receiver, stop, args.wait_tasks_timeout)
     finally:
+        watchdog.stop()
         await shutdown_broker(broker, args.shutdown_timeout)
         # Threads cannot be stopped: do not wait for abandoned ones. Pool processes
         # are joined so that none outlives the child.
