@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from taskiq import task_log
 from taskiq.abc.broker import AsyncBroker, no_bound
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.context import TaskRequeuedError
@@ -280,7 +281,7 @@ class Receiver:
             if chain.has("pre_execute"):
                 message = await chain.pre_execute(message)
         except Exception as exc:
-            logger.exception("pre_execute failed for task %s; it does not run.", message.task_id)
+            logger.warning("pre_execute failed for task %s; it does not run.", message.task_id)
             result = failed_result(message, exc)
         else:
             result = await self._runner.run(
@@ -293,8 +294,11 @@ class Receiver:
         error = result.error
         if isinstance(error, TaskRequeuedError):
             return message, result
-        if error is not None and not isinstance(error, TaskRejectedError):
-            await chain.on_error(message, result, error)
+        if error is None:
+            task_log.succeeded(message, result)
+        elif not isinstance(error, TaskRejectedError):
+            with task_log.failure_report(message, result, error):
+                await chain.on_error(message, result, error)
         if chain.has("post_execute"):
             await chain.post_execute(message, result)
         return message, result
