@@ -465,6 +465,14 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
             if not channel.is_closed:
                 await channel.close()
 
+    def describe(self) -> dict[str, str]:
+        """The server (password masked), exchange and queues read, for the worker's banner."""
+        return {
+            "url": mask_url(self.url),
+            "exchange": f"{self.exchange_name} ({self.exchange_type})",
+            "queues": ", ".join(self.listen_queues),
+        }
+
     def __repr__(self) -> str:
         return f"AioPikaBroker({mask_url(self.url)!r}, queues={sorted(self.queues)})"
 

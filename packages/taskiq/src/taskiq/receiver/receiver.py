@@ -20,6 +20,7 @@ from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.context import TaskRequeuedError
 from taskiq.exceptions import NoResultError, TaskRejectedError, UnknownTaskError
 from taskiq.middlewares._labels import label_bool
+from taskiq.receiver.account import ShutdownAccount
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
 from taskiq.receiver.dispatch import Dispatcher
 from taskiq.receiver.run import TaskRunner, failed_result
@@ -172,19 +173,17 @@ class Receiver:
         """Settle up: start the waiting deliveries only if ``finish_waiting``, drain, exit."""
         if finish_waiting:  # the stream ended or the task limit was reached
             await unless_stopped(dispatcher.wait_idle(), stop)
+        account = ShutdownAccount.open(
+            len(dispatcher.running),
+            len(dispatcher.waiting),
+            dispatcher.completed,
+            self.wait_tasks_timeout,
+        )
         left = dispatcher.stop_starting()
-        if left:
-            logger.info("Handing %d fetched, unstarted deliveries back to the broker.", len(left))
         for item in left:
             await _release_unsettled(Delivery(item))
         cancelled = await dispatcher.drain(self.wait_tasks_timeout)
-        if cancelled:
-            logger.warning(
-                "%d tasks were still running after wait_tasks_timeout=%s s and were "
-                "cancelled; their deliveries are not acknowledged.",
-                cancelled,
-                self.wait_tasks_timeout,
-            )
+        account.close(dispatcher.completed, len(left), cancelled)
         if self._received_enough() and self.on_exit is not None:
             outcome = self.on_exit(self)
             if inspect.isawaitable(outcome):
