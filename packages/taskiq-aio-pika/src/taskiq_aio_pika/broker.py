@@ -467,9 +467,10 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
 
     def describe(self) -> dict[str, str]:
         """The server (password masked), exchange and queues read, for the worker's banner."""
+        kind = self.exchange_type
         return {
             "url": mask_url(self.url),
-            "exchange": f"{self.exchange_name} ({self.exchange_type})",
+            "exchange": f"{self.exchange_name} ({getattr(kind, 'value', kind)})",
             "queues": ", ".join(self.listen_queues),
         }
 
