@@ -151,7 +151,7 @@ async def test_retries_stay_in_the_original_trace(
         SimpleRetryMiddleware(),
     )
 
-    @broker.task(retry_on_error=True, max_retries=1)
+    @broker.task(retry_on_error=True, max_retries=2)
     async def fails() -> None:
         raise ConnectionError
 

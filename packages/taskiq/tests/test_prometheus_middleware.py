@@ -111,7 +111,7 @@ async def test_retried_task_counts_every_attempt() -> None:
     )
     broker.is_worker_process = True
 
-    @broker.task(retry_on_error=True, max_retries=2)
+    @broker.task(retry_on_error=True, max_retries=3)
     async def fails() -> None:
         raise ConnectionError
 

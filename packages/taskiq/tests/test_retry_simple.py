@@ -38,11 +38,11 @@ def test_importable_from_both_documented_paths() -> None:
     assert SimpleRetryMiddleware is FromMiddlewares
 
 
-async def test_failing_task_runs_max_retries_plus_one_times_and_client_sees_last() -> None:
+async def test_failing_task_runs_max_retries_times_in_all_and_client_sees_last() -> None:
     broker, backend = make_broker(SimpleRetryMiddleware())
     attempts: list[str] = []
 
-    @broker.task(retry_on_error=True, max_retries=2)
+    @broker.task(retry_on_error=True, max_retries=3)
     async def flaky() -> None:
         attempts.append("run")
         raise ValueError(f"attempt {len(attempts)}")
@@ -89,7 +89,7 @@ async def test_retry_keeps_task_id() -> None:
             ids.append(message.task_id)
             return message
 
-    broker, _ = make_broker(SimpleRetryMiddleware(default_retry_count=1))
+    broker, _ = make_broker(SimpleRetryMiddleware(default_retry_count=2))
     broker.add_middlewares(RecordIds())
 
     @broker.task(retry_on_error=True)
@@ -120,7 +120,7 @@ async def test_without_retry_label_the_task_runs_once() -> None:
 
 
 async def test_default_retry_label_retries_unlabelled_tasks_and_label_false_opts_out() -> None:
-    broker, _ = make_broker(SimpleRetryMiddleware(default_retry_count=1, default_retry_label=True))
+    broker, _ = make_broker(SimpleRetryMiddleware(default_retry_count=2, default_retry_label=True))
     runs: dict[str, int] = {"plain": 0, "opted_out": 0}
 
     @broker.task
@@ -150,14 +150,14 @@ async def test_labels_given_as_strings_are_understood() -> None:
         raise ValueError
 
     await broker.startup()
-    kicker = stringly.kicker().with_labels(retry_on_error="True", max_retries="1")
+    kicker = stringly.kicker().with_labels(retry_on_error="True", max_retries="2")
     await (await kicker.kiq()).wait_result(timeout=20)
     await broker.shutdown()
     assert len(attempts) == 2
 
 
 async def test_garbage_labels_fall_back_to_defaults() -> None:
-    broker, _ = make_broker(SimpleRetryMiddleware(default_retry_count=1))
+    broker, _ = make_broker(SimpleRetryMiddleware(default_retry_count=2))
     attempts: list[int] = []
 
     @broker.task
@@ -169,14 +169,15 @@ async def test_garbage_labels_fall_back_to_defaults() -> None:
     kicker = garbage.kicker().with_labels(retry_on_error="yes", max_retries="many")
     await (await kicker.kiq()).wait_result(timeout=20)
     await broker.shutdown()
-    assert len(attempts) == 2  # "yes" is true, "many" falls back to default_retry_count=1
+    assert len(attempts) == 2  # "yes" is true, "many" falls back to default_retry_count=2
 
 
-async def test_max_retries_zero_means_no_retry() -> None:
+@pytest.mark.parametrize("max_retries", [0, 1])
+async def test_max_retries_zero_or_one_means_no_retry(max_retries: int) -> None:
     broker, _ = make_broker(SimpleRetryMiddleware())
     attempts: list[int] = []
 
-    @broker.task(retry_on_error=True, max_retries=0)
+    @broker.task(retry_on_error=True, max_retries=max_retries)
     async def never_again() -> None:
         attempts.append(1)
         raise ValueError
@@ -191,7 +192,7 @@ async def test_types_of_exceptions_limits_what_is_retried() -> None:
     broker, _ = make_broker(SimpleRetryMiddleware(types_of_exceptions=[ConnectionError]))
     runs = {"io": 0, "logic": 0}
 
-    @broker.task(retry_on_error=True, max_retries=2)
+    @broker.task(retry_on_error=True, max_retries=3)
     async def io_fails() -> None:
         runs["io"] += 1
         raise ConnectionResetError("subclass of ConnectionError")
@@ -213,7 +214,7 @@ async def test_no_result_on_retry_false_stores_every_attempt() -> None:
     broker, backend = make_broker(SimpleRetryMiddleware(no_result_on_retry=False))
     attempts: list[int] = []
 
-    @broker.task(retry_on_error=True, max_retries=2)
+    @broker.task(retry_on_error=True, max_retries=3)
     async def fails() -> None:
         attempts.append(1)
         raise ValueError(f"attempt {len(attempts)}")
@@ -233,7 +234,7 @@ async def test_sync_task_is_retried_too() -> None:
     broker, _ = make_broker(SimpleRetryMiddleware())
     attempts: list[int] = []
 
-    @broker.task(retry_on_error=True, max_retries=1)
+    @broker.task(retry_on_error=True, max_retries=2)
     def sync_fails() -> int:
         attempts.append(1)
         if len(attempts) == 1:

@@ -117,7 +117,7 @@ async def test_broker_with_delays_gets_the_delay_label_with_backoff_from_the_bas
     broker = DelayingBroker()
     broker.add_middlewares(SmartRetryMiddleware(use_delay_exponent=True, max_delay_exponent=60))
 
-    @broker.task(retry_on_error=True, max_retries=3, delay=0.05)
+    @broker.task(retry_on_error=True, max_retries=4, delay=0.05)
     async def fails() -> None:
         raise ValueError
 
@@ -146,7 +146,7 @@ async def test_local_timer_retry_does_not_carry_the_delay_label_twice() -> None:
     broker = RecordingBroker()
     broker.add_middlewares(SmartRetryMiddleware())
 
-    @broker.task(retry_on_error=True, max_retries=1)
+    @broker.task(retry_on_error=True, max_retries=2)
     async def fails() -> None:
         raise ValueError
 

@@ -520,6 +520,15 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
             if not channel.is_closed:
                 await channel.close()
 
+    def describe(self) -> dict[str, str]:
+        """The server (password masked), exchange and queues read, for the worker's banner."""
+        kind = self.exchange_type
+        return {
+            "url": mask_url(self.url),
+            "exchange": f"{self.exchange_name} ({getattr(kind, 'value', kind)})",
+            "queues": ", ".join(self.listen_queues),
+        }
+
     def __repr__(self) -> str:
         return f"AioPikaBroker({mask_url(self.url)!r}, queues={sorted(self.queues)})"
 

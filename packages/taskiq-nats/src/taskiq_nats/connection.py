@@ -32,6 +32,12 @@ DEFAULT_MAX_RECONNECT_ATTEMPTS = -1
 
 Servers = str | Sequence[str]
 
+
+def servers_text(servers: Servers) -> str:
+    """``servers`` as one comma-separated string (for logs)."""
+    return servers if isinstance(servers, str) else ",".join(servers)
+
+
 logger = logging.getLogger("taskiq_nats")
 
 _CREDENTIALS = re.compile(r"//[^@/]*@")

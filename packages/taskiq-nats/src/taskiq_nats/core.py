@@ -18,6 +18,7 @@ from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
+from taskiq.urls import mask_url
 
 from taskiq_nats import connection, headers
 from taskiq_nats._errors import NOT_STARTED, nats_errors
@@ -46,6 +47,14 @@ class NatsBroker(AsyncBroker):
         self.connect_attempts = connect_attempts
         self.connection_kwargs = connection_kwargs
         self.client: Client | None = None
+
+    def describe(self) -> dict[str, str]:
+        """The servers (passwords masked), subject and queue group, for the worker's banner."""
+        return {
+            "url": mask_url(connection.servers_text(self.servers)),
+            "subject": self.subject,
+            "queue group": self.queue or "(none: every worker gets every task)",
+        }
 
     async def startup(self) -> None:
         """Connect (a clear `BrokerConnectionError` if no server answers)."""

@@ -32,6 +32,7 @@ from taskiq.acks import AckableMessage
 from taskiq.control import failed_times
 from taskiq.exceptions import BrokerError, SendTaskError
 from taskiq.message import BrokerMessage
+from taskiq.urls import mask_url
 
 from taskiq_nats import connection, headers
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
@@ -112,6 +113,15 @@ class BaseJetStreamBroker(AsyncBroker):
         self._closing = False
 
     # -- lifecycle -------------------------------------------------------
+
+    def describe(self) -> dict[str, str]:
+        """The servers (passwords masked), stream, subject and consumer, for the banner."""
+        return {
+            "url": mask_url(connection.servers_text(self.servers)),
+            "stream": self.stream_name,
+            "subject": self.subject,
+            "consumer": self.durable,
+        }
 
     async def startup(self) -> None:
         """Connect, then create the task and dead-letter streams if they are missing."""

@@ -10,8 +10,9 @@ from typing import Any
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.urls import mask_url
 
-from taskiq_redis.connection import UsesConnector
+from taskiq_redis.connection import Connector, UsesConnector
 
 logger = logging.getLogger("taskiq_redis")
 
@@ -34,6 +35,13 @@ class BaseRedisBroker(UsesConnector, AsyncBroker):
         super().__init__(result_backend=result_backend, task_id_generator=task_id_generator)
         self.connector = self._connect(url, max_connection_pool_size, connection_kwargs)
         self.queue_name = queue_name
+        self._url = url
+
+    def describe(self) -> dict[str, str]:
+        """The server (password masked) and the queue, for the worker's banner."""
+        plain = type(self.connector) is Connector
+        server = mask_url(self._url) if plain else self.connector.address.address
+        return {"url": server, "queue": self.queue_name}
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""

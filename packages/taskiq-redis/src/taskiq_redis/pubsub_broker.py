@@ -26,6 +26,12 @@ logger = logging.getLogger("taskiq_redis.pubsub_broker")
 class PubSubBroker(BaseRedisBroker):
     """Broadcasts each task to every worker subscribed to ``queue_name``; at-most-once."""
 
+    def describe(self) -> dict[str, str]:
+        """The server (password masked) and the channel, for the worker's banner."""
+        described = super().describe()
+        described["channel"] = described.pop("queue")
+        return described
+
     async def kick(self, message: BrokerMessage) -> None:
         """PUBLISH the message on its channel (the ``queue_name`` label may pick another)."""
         channel = message.labels.get("queue_name") or self.queue_name

@@ -563,6 +563,14 @@ class RedisStreamBroker(BaseRedisBroker):
         """Forget dead letters for good; return how many existed (alias of ``delete``)."""
         return await self.dead_letter_store().delete(dead_letter_ids)
 
+    def describe(self) -> dict[str, str]:
+        """The server, the stream(s) read and the consumer group, for the worker's banner."""
+        return {
+            **super().describe(),
+            "stream": ", ".join(self.keys.streams_by_urgency()),
+            "consumer group": self.consumer_group_name,
+        }
+
 
 class RedisBroker(RedisStreamBroker):
     """The recommended Redis broker: `RedisStreamBroker` under the name the seed uses.

@@ -146,6 +146,16 @@ class AsyncBroker(ABC):
     def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Yield deliveries for this worker until the broker shuts down."""
 
+    def describe(self) -> dict[str, str]:
+        """Where this broker reads and writes, in a few words, for the worker's banner.
+
+        Keys are short labels (``url``, ``queue``, ``stream``, ``exchange``,
+        ...), values short strings; a ``url`` entry is shown with its password
+        masked (`taskiq.urls.mask_url`). The banner always names the broker's
+        class, so the default, an empty dict, still says which broker runs.
+        """
+        return {}
+
     # -- lifecycle -------------------------------------------------------
 
     async def startup(self) -> None:

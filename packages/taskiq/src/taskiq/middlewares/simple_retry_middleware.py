@@ -10,17 +10,22 @@ task succeeds or runs out of retries.
 Labels read from each task (they may arrive as strings):
 
 - ``retry_on_error``: retry this task (default: ``default_retry_label``);
-- ``max_retries``: how many retries after the first attempt (default:
-  ``default_retry_count``), so ``max_retries=3`` allows four runs in all;
+- ``max_retries``: how many runs in all, the first one included (default:
+  ``default_retry_count``), as in Taskiq: ``max_retries=3`` allows two retries;
+  0 or 1 means no retry;
 - ``_retries``: how many retries were already sent (written by us).
+
+A retried failure is logged once, at WARNING, with the attempt number and the
+delay; the failure that uses up the last run is logged once, at ERROR (see
+`taskiq.task_log`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
+from taskiq import task_log
 from taskiq.abc.middleware import TaskiqMiddleware
 from taskiq.context import TaskRequeuedError
 from taskiq.exceptions import NoResultError, TaskRejectedError
@@ -28,8 +33,6 @@ from taskiq.kicker import AsyncKicker
 from taskiq.message import TaskiqMessage
 from taskiq.middlewares._labels import label_bool, label_int
 from taskiq.result import TaskiqResult
-
-logger = logging.getLogger("taskiq.middlewares.retry")
 
 #: Label counting the retries already sent for a task id.
 RETRIES_LABEL = "_retries"
@@ -74,22 +77,21 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
             return False
         return label_bool(message.labels, "retry_on_error", self.default_retry_label)
 
+    def attempt_of(self, message: TaskiqMessage) -> tuple[int, int]:
+        """This run's number (1 for the first) and how many runs ``max_retries`` allows."""
+        attempt = label_int(message.labels, RETRIES_LABEL, 0) + 1
+        return attempt, label_int(message.labels, "max_retries", self.default_retry_count)
+
     def next_retry(self, message: TaskiqMessage, exception: BaseException) -> int | None:
-        """Number the retry to send now (1 for the first), or None to give up."""
+        """Number the retry to send now (1 for the first), or None: no retry."""
         if not self.should_retry(message, exception):
             return None
-        done = label_int(message.labels, RETRIES_LABEL, 0)
-        allowed = label_int(message.labels, "max_retries", self.default_retry_count)
-        if done >= allowed:
-            logger.warning(
-                "Task %s (%s) failed after %d retries; giving up: %r",
-                message.task_name,
-                message.task_id,
-                done,
-                exception,
-            )
-            return None
-        return done + 1
+        attempt, runs = self.attempt_of(message)
+        return attempt if attempt < runs else None
+
+    def delay_before(self, message: TaskiqMessage, retry: int) -> float:
+        """Seconds before retry number ``retry`` is run: none here, subclasses add delays."""
+        return 0.0
 
     async def on_error(
         self,
@@ -97,21 +99,19 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
         result: TaskiqResult[Any],
         exception: BaseException,
     ) -> None:
-        """Send the retry, then hide this attempt's result if asked to."""
-        retry = self.next_retry(message, exception)
-        if retry is None:
+        """Send the retry and log it, then hide this attempt's result if asked to."""
+        if not self.should_retry(message, exception):
             return
-        await self.send_retry(message, retry, result)
-        logger.info(
-            "Task %s (%s) failed with %r; retry %d sent.",
-            message.task_name,
-            message.task_id,
-            exception,
-            retry,
-        )
+        attempt, runs = self.attempt_of(message)
+        if attempt >= runs:
+            task_log.gave_up(message, result, exception, attempt, max(runs, 1))
+            return
+        delay = self.delay_before(message, attempt)
+        await self.send_retry(message, attempt, result, delay)
+        task_log.retrying(message, result, exception, attempt, runs, delay)
         if self.no_result_on_retry:
             result.error = NoResultError(
-                f"Task {message.task_id!r} failed and was retried (retry {retry}); "
+                f"Task {message.task_id!r} failed and was retried (retry {attempt}); "
                 "wait for the retry's result.",
                 task_id=message.task_id,
             )
@@ -121,11 +121,12 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
         message: TaskiqMessage,
         retry: int,
         result: TaskiqResult[Any],
+        delay: float = 0.0,
     ) -> None:
-        """Send retry number ``retry`` of the attempt that ended with ``result``, now.
+        """Send retry number ``retry`` of the attempt that ended with ``result``.
 
+        ``delay`` is what `delay_before` chose (ignored here: the retry goes now).
         Raising here leaves ``result`` (the failure) to be stored as usual.
-        Subclasses add delays.
         """
         await self.retry_kicker(message, retry).kiq(*message.args, **message.kwargs)
 

@@ -120,15 +120,20 @@ class SmartRetryMiddleware(SimpleRetryMiddleware):
             rng=self.rng,
         )
 
+    def delay_before(self, message: TaskiqMessage, retry: int) -> float:
+        """The delay of this retry (`make_delay`), drawn once so the log shows the real one."""
+        return self.make_delay(message, retry)
+
     async def send_retry(
         self,
         message: TaskiqMessage,
         retry: int,
         result: TaskiqResult[Any],
+        delay: float | None = None,
     ) -> None:
         """Send the retry through the schedule source, the broker, or a local timer."""
-        delay = self.make_delay(message, retry)
-        logger.info("Task %s retry %d in %.3f s.", message.task_name, retry, delay)
+        if delay is None:
+            delay = self.make_delay(message, retry)
         if self.schedule_source is not None:
             await self._schedule(self.schedule_source, message, retry, delay)
         elif getattr(self.broker, DELAY_SUPPORT_ATTRIBUTE, False) is True:

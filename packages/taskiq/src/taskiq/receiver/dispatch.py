@@ -40,6 +40,8 @@ class Dispatcher(Generic[_Item]):
         self.waiting: deque[_Item] = deque()
         self.running: set[asyncio.Task[Any]] = set()
         self.accepting = True
+        #: Callbacks that ran to their end (not cancelled), for the shutdown account.
+        self.completed = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -105,6 +107,8 @@ class Dispatcher(Generic[_Item]):
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self.running.discard(task)
+        if not task.cancelled():
+            self.completed += 1
         if self._room is not None:
             self._room.release()
         if not task.cancelled() and task.exception() is not None:

@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from taskiq import task_log
 from taskiq.abc.broker import AsyncBroker, no_bound
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.context import TaskRequeuedError
 from taskiq.control.dead_letter_reasons import REJECTED_BY_TASK, malformed, unknown_task
 from taskiq.exceptions import NoResultError, TaskRejectedError, UnknownTaskError
 from taskiq.middlewares._labels import label_bool
+from taskiq.receiver.account import ShutdownAccount
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
 from taskiq.receiver.dispatch import Dispatcher
 from taskiq.receiver.run import TaskRunner, failed_result
@@ -172,19 +174,17 @@ class Receiver:
         """Settle up: start the waiting deliveries only if ``finish_waiting``, drain, exit."""
         if finish_waiting:  # the stream ended or the task limit was reached
             await unless_stopped(dispatcher.wait_idle(), stop)
+        account = ShutdownAccount.open(
+            len(dispatcher.running),
+            len(dispatcher.waiting),
+            dispatcher.completed,
+            self.wait_tasks_timeout,
+        )
         left = dispatcher.stop_starting()
-        if left:
-            logger.info("Handing %d fetched, unstarted deliveries back to the broker.", len(left))
         for item in left:
             await _release_unsettled(Delivery(item))
         cancelled = await dispatcher.drain(self.wait_tasks_timeout)
-        if cancelled:
-            logger.warning(
-                "%d tasks were still running after wait_tasks_timeout=%s s and were "
-                "cancelled; their deliveries are not acknowledged.",
-                cancelled,
-                self.wait_tasks_timeout,
-            )
+        account.close(dispatcher.completed, len(left), cancelled)
         if self._received_enough() and self.on_exit is not None:
             outcome = self.on_exit(self)
             if inspect.isawaitable(outcome):
@@ -284,7 +284,7 @@ class Receiver:
             if chain.has("pre_execute"):
                 message = await chain.pre_execute(message)
         except Exception as exc:
-            logger.exception("pre_execute failed for task %s; it does not run.", message.task_id)
+            logger.warning("pre_execute failed for task %s; it does not run.", message.task_id)
             result = failed_result(message, exc)
         else:
             result = await self._runner.run(
@@ -297,8 +297,11 @@ class Receiver:
         error = result.error
         if isinstance(error, TaskRequeuedError):
             return message, result
-        if error is not None and not isinstance(error, TaskRejectedError):
-            await chain.on_error(message, result, error)
+        if error is None:
+            task_log.succeeded(message, result)
+        elif not isinstance(error, TaskRejectedError):
+            with task_log.failure_report(message, result, error):
+                await chain.on_error(message, result, error)
         if chain.has("post_execute"):
             await chain.post_execute(message, result)
         return message, result

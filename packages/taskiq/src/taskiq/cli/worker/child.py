@@ -29,6 +29,7 @@ from taskiq.abc.broker import AsyncBroker
 from taskiq.cli.common_args import configure_logging
 from taskiq.cli.utils import CLIImportError, add_app_dir, import_object, import_tasks
 from taskiq.cli.worker.args import WorkerArgs
+from taskiq.cli.worker.banner import log_banner
 from taskiq.cli.worker.executor import build_executor
 from taskiq.cli.worker.fetching import steady_listen
 from taskiq.receiver import Receiver
@@ -92,7 +93,7 @@ async def serve(
     _watch_for_stop(stop, conn)
     broker.is_worker_process = True
     await broker.startup()
-    logger.info("Listening for %d tasks.", len(broker.get_all_tasks()))
+    log_banner(broker, args)
     _send(conn, "ready")
     executor = build_executor(
         args.max_threadpool_threads, args.use_process_pool, args.max_process_pool_processes
@@ -138,7 +139,6 @@ async def run_until_stopped(
     await asyncio.wait({listening, stopping}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
     if not listening.done():
-        logger.info("Stopping: no new messages; waiting for the running tasks.")
         # The receiver applies the timeout itself; this is the backstop.
         backstop = None if wait_tasks_timeout is None else wait_tasks_timeout + _BACKSTOP_SLACK
         await asyncio.wait({listening}, timeout=backstop)
