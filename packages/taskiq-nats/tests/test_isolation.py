@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -157,7 +159,7 @@ async def test_explicit_settings_that_collide_fail_start_up_naming_stream_consum
     assert f"Consumer {first_durable!r}" in message
     assert f"stream {stream!r}" in message
     assert f"durable={first_durable!r}" in message
-    assert "its own queue=" in message
+    assert "its own subject=" in message
     assert isinstance(raised.value, BrokerConfigError)
     assert raised.value.__cause__ is None or "nats" not in type(raised.value.__cause__).__module__
 
@@ -185,3 +187,43 @@ async def test_a_kept_consumer_for_another_subject_is_reported_not_silently_used
         await new.startup()
     await new.shutdown()
     assert f"nats consumer rm {stream} {durable}" in str(raised.value)
+
+
+CLASHING_APP = """
+from taskiq_nats import JetStreamBroker
+
+broker = JetStreamBroker(
+    "nats://127.0.0.1:4222", queue={queue!r}, subject={subject!r}, stream_name={stream!r}
+)
+"""
+
+
+@pytest.mark.slow
+async def test_a_worker_whose_settings_collide_exits_once_with_one_clear_line(
+    names: Names, run_worker: Worker, tmp_path: Path
+) -> None:
+    url = "nats://127.0.0.1:4222"
+    stream, subject = names.stream("worker_clash"), names.subject("worker_clash")
+    first_durable = f"first_{names.suffix}"
+    first = JetStreamBroker(url, queue=first_durable, subject=subject, stream_name=stream)
+    (tmp_path / "app.py").write_text(
+        CLASHING_APP.format(queue=f"second_{names.suffix}", subject=subject, stream=stream)
+    )
+    async with run_worker(first):
+        await _wait_for_consumer(stream, first_durable)
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "taskiq", "worker", "app:broker", "--workers", "1",
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            output, _ = await asyncio.wait_for(worker.communicate(), 60)
+        finally:
+            if worker.returncode is None:
+                worker.kill()
+                await worker.wait()
+    log = output.decode()
+    assert worker.returncode == 1, log
+    assert log.count(f"Consumer {first_durable!r}") == 1, log
+    assert "Traceback" not in log, log

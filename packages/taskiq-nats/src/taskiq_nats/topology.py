@@ -167,7 +167,7 @@ def _taken_message(stream: str, other: str | None, durable: str, subject: str) -
         f"Consumer {other!r} of the work-queue stream {stream!r} already takes subject "
         f"{subject!r}, so consumer {durable!r} cannot: each message goes to one consumer. "
         f"To share that app's tasks use durable={other!r}; to be a separate app, give it "
-        "its own queue= (or subject=) instead."
+        "its own subject=, or leave subject= out so that its queue= names one."
     )
 
 
