@@ -11,6 +11,7 @@ other's tasks and a second NATS app crash-looped.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
 import uuid
@@ -106,3 +107,36 @@ async def test_two_apps_on_one_server_each_run_only_their_own_tasks(
             await broker.shutdown()
         for worker in workers:
             worker.kill()
+
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "brokers"
+DOC_PAGES = {"redis": "redis.md", "rabbitmq": "rabbitmq.md", "nats": "nats.md"}
+
+
+def _two_apps_block(page: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", (DOCS / page).read_text(), flags=re.DOTALL)
+    (block,) = [block for block in blocks if block.startswith("# two apps on one server\n")]
+    return block
+
+
+def _destination(broker: Any) -> tuple[str, ...]:
+    """Where the broker's tasks go, in the broker's own terms."""
+    if hasattr(broker, "main_queue"):  # RabbitMQ: the queue and the key it is bound with
+        return (broker.main_queue.name, broker.main_queue.binding_key)
+    if hasattr(broker, "topology"):  # NATS: subject, stream and consumer
+        return (broker.subject, broker.stream_name, broker.durable)
+    return (broker.keys.stream(),)  # Redis: the stream key
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_docs_two_apps_example_gives_each_app_its_own_destination(kind: str) -> None:
+    pytest.importorskip(
+        {"redis": "taskiq_redis", "rabbitmq": "taskiq_aio_pika"}.get(kind, "taskiq_nats")
+    )
+    namespace: dict[str, Any] = {}
+    page = DOC_PAGES[kind]
+    exec(compile(_two_apps_block(page), str(DOCS / page), "exec"), namespace)
+    emails, reports = _destination(namespace["emails"]), _destination(namespace["reports"])
+    assert all("emails" in part for part in emails), emails
+    assert all("reports" in part for part in reports), reports
+    assert not set(emails) & set(reports)
