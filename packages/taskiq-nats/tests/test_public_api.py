@@ -27,7 +27,14 @@ def test_taskiq_documented_signatures() -> None:
         "pull_consume_timeout",
         "result_backend",
     ]
-    assert pull.parameters["durable"].default == "taskiq_durable"
+    # None means "Taskiq's default, or the queue's own names" (see topology.py).
+    assert pull.parameters["durable"].default is None
+    plain = taskiq_nats.PullBasedJetStreamBroker("nats://127.0.0.1:4222")
+    assert (plain.subject, plain.stream_name, plain.durable) == (
+        "taskiq_tasks",
+        "taskiq_jetstream",
+        "taskiq_durable",
+    )
     core = inspect.signature(taskiq_nats.NatsBroker)
     assert list(core.parameters)[:5] == [
         "servers",

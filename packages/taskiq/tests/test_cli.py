@@ -30,6 +30,7 @@ WORKER_FLAGS = [
     "--reload",
     "-r",
     "--reload-dir",
+    "--reload-pattern",
     "--do-not-use-gitignore",
     "--ack-type",
     "--max-async-tasks",

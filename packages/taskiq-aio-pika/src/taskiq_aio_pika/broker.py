@@ -46,11 +46,14 @@ from taskiq_aio_pika.delays import DelayQueues
 from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors
 from taskiq_aio_pika.exceptions import TopologyError
 from taskiq_aio_pika.topology import (
+    DEFAULT_ROUTING_KEY,
     PLUGIN_DELAY_HEADER,
     Exchange,
     Queue,
     QueueType,
     dead_letter_arguments,
+    is_default_routing_key,
+    main_binding,
     queue_arguments,
 )
 from taskiq_aio_pika.urls import DEFAULT_URL, mask_url
@@ -88,7 +91,7 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         delay_queue_name: str | None = None,
         declare_exchange: bool = True,
         declare_queues: bool = True,
-        routing_key: str = "#",
+        routing_key: str = DEFAULT_ROUTING_KEY,
         exchange_type: ExchangeType = ExchangeType.TOPIC,
         max_priority: int | None = None,
         delayed_message_exchange_plugin: bool = False,
@@ -143,8 +146,10 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         main = (
             given[0]
             if given
-            else Queue(queue_name, routing_key, max_priority, QueueType(queue_type))
+            else Queue(queue_name, main_binding(routing_key), max_priority, QueueType(queue_type))
         )
+        #: Queues once bound with the catch-all "#" by default; startup removes that binding.
+        self._drop_catch_all = {main.name} if is_default_routing_key(routing_key) else set()
         # Taskiq's with_queue() replaces the default queue the broker made up itself.
         default_queue = queue_name == "taskiq" and routing_key == "#"
         self._implicit_main = default_queue and not given and not queues
@@ -339,6 +344,8 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
             arguments=dict(queue.bind_arguments) or None,
             timeout=queue.bind_timeout,
         )
+        if queue.name in self._drop_catch_all and self.exchange_type is ExchangeType.TOPIC:
+            await declared.unbind(self.exchange_name, routing_key="#")
 
     # -- sending -----------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 Topology (``<x>`` = exchange_name, ``<q>`` = a task queue's name)::
 
-    publisher ──► <x> (topic by default) ──binding key──► <q> ──consumers──► workers
+    publisher ──► <x> (topic by default) ──binding key (<q>)──► <q> ──consumers──► workers
         │                                                  │ reject/nack
         │  label queue_name=<q>: default exchange ─► <q>   ▼
         │                                           <x>.dead_letter (direct)
@@ -32,6 +32,30 @@ DELAY_HEADER = "taskiq-delay-ms"
 DELAY_TARGET_HEADER = "taskiq-delay-target"
 #: Header the delayed-message-exchange plugin reads.
 PLUGIN_DELAY_HEADER = "x-delay"
+
+
+class _DefaultRoutingKey(str):
+    """The ``routing_key`` nobody passed: ``"#"`` as Taskiq's signature shows it.
+
+    A queue made from it is bound with its own name instead, so that apps with
+    different ``queue_name`` on one exchange never get each other's tasks; an
+    explicit ``routing_key="#"`` (a plain string) still binds the catch-all.
+    """
+
+    __slots__ = ()
+
+
+DEFAULT_ROUTING_KEY: str = _DefaultRoutingKey("#")
+
+
+def is_default_routing_key(routing_key: str) -> bool:
+    """True for the constructor's default, not for a ``"#"`` the user wrote."""
+    return isinstance(routing_key, _DefaultRoutingKey)
+
+
+def main_binding(routing_key: str) -> str | None:
+    """The main queue's `Queue.routing_key`: None (its own name) unless one was given."""
+    return None if is_default_routing_key(routing_key) else routing_key
 
 
 class QueueType(str, enum.Enum):

@@ -24,8 +24,9 @@ from nats.js.api import (
     RetentionPolicy,
     StorageType,
     StreamConfig,
+    StreamInfo,
 )
-from nats.js.errors import NoStreamResponseError, NotFoundError
+from nats.js.errors import NoStreamResponseError
 from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
@@ -48,6 +49,7 @@ from taskiq_nats.dead_letters import (
 )
 from taskiq_nats.delivery import Delivery, RedeliveryPolicy, send_quietly
 from taskiq_nats.payload_limit import check_payload_size
+from taskiq_nats.topology import Topology, check_consumer, covers, ensure_stream
 
 logger = logging.getLogger("taskiq_nats")
 
@@ -67,10 +69,10 @@ class BaseJetStreamBroker(AsyncBroker):
     def __init__(
         self,
         servers: connection.Servers,
-        subject: str = "taskiq_tasks",
-        stream_name: str = "taskiq_jetstream",
+        subject: str | None = None,
+        stream_name: str | None = None,
         queue: str | None = None,
-        durable: str = "taskiq_durable",
+        durable: str | None = None,
         stream_config: StreamConfig | None = None,
         consumer_config: ConsumerConfig | None = None,
         result_backend: AsyncResultBackend[Any] | None = None,
@@ -88,11 +90,17 @@ class BaseJetStreamBroker(AsyncBroker):
     ) -> None:
         super().__init__(result_backend, task_id_generator)
         self.servers = servers
-        self.subject = subject
+        self.topology = Topology.build(
+            queue,
+            subject,
+            (stream_config.name if stream_config else None) or stream_name,
+            durable or (consumer_config.durable_name if consumer_config else None),
+        )
+        self.subject = self.topology.subject
         self.queue = queue
-        self.durable = durable
-        self.stream_config = _stream_config(stream_config, stream_name, subject)
-        self.stream_name: str = self.stream_config.name or stream_name
+        self.durable = self.topology.durable
+        self.stream_config = _stream_config(stream_config, self.topology)
+        self.stream_name: str = self.topology.stream_name
         self.consumer_config = consumer_config
         self.policy = RedeliveryPolicy(ack_wait, max_deliver, nak_backoff, max_nak_backoff)
         dlq_name = dead_letter_stream or f"{self.stream_name}_dead_letters"
@@ -139,7 +147,9 @@ class BaseJetStreamBroker(AsyncBroker):
             f"Cannot create or open the JetStream streams {self.stream_name!r} and "
             f"{self.dead_letters.stream_name!r}; check that JetStream is enabled (-js)",
         ):
-            await self._ensure_streams()
+            stream = await self._ensure_streams()
+            if self.is_worker_process:
+                await check_consumer(self._jetstream(), stream, self.durable, self.subject)
 
     async def shutdown(self) -> None:
         """Stop fetching, hand unfinished deliveries back for redelivery now, disconnect.
@@ -176,13 +186,11 @@ class BaseJetStreamBroker(AsyncBroker):
         """True once `shutdown` has begun: fetch loops end instead of retrying."""
         return self._closing
 
-    async def _ensure_streams(self) -> None:
+    async def _ensure_streams(self) -> StreamInfo:
         js = self._jetstream()
-        try:
-            await js.stream_info(self.stream_name)
-        except NotFoundError:
-            await js.add_stream(self.stream_config)
+        stream = await ensure_stream(js, self.stream_config, self.subject)
         await self.dead_letters.ensure(js)
+        return stream
 
     def _jetstream(self) -> JetStreamContext:
         if self.js is None:
@@ -326,18 +334,18 @@ class BaseJetStreamBroker(AsyncBroker):
         return await self.dead_letter_store().delete([str(sequence)]) == 1
 
 
-def _stream_config(given: StreamConfig | None, stream_name: str, subject: str) -> StreamConfig:
-    """The user's stream config (name and subject filled in if missing), or our default.
+def _stream_config(given: StreamConfig | None, topology: Topology) -> StreamConfig:
+    """The user's stream config (name and our subject filled in if missing), or our default.
 
     The default is a work-queue stream on disk: a message is removed once a
     worker acks it (or it is dead-lettered), so the stream does not grow.
     """
+    stream_name, subject = topology.stream_name, topology.subject
     if given is not None:
-        return dataclasses.replace(
-            given,
-            name=given.name or stream_name,
-            subjects=given.subjects or [subject],
-        )
+        subjects = list(given.subjects or [])
+        if not any(covers(pattern, subject) for pattern in subjects):
+            subjects.append(subject)
+        return dataclasses.replace(given, name=given.name or stream_name, subjects=subjects)
     return StreamConfig(
         name=stream_name,
         subjects=[subject],

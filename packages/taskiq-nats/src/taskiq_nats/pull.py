@@ -51,10 +51,10 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
     def __init__(
         self,
         servers: connection.Servers,
-        subject: str = "taskiq_tasks",
-        stream_name: str = "taskiq_jetstream",
+        subject: str | None = None,
+        stream_name: str | None = None,
         queue: str | None = None,
-        durable: str = "taskiq_durable",
+        durable: str | None = None,
         stream_config: StreamConfig | None = None,
         consumer_config: ConsumerConfig | None = None,
         pull_consume_batch: int = DEFAULT_PULL_BATCH,
@@ -166,17 +166,20 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
 class JetStreamBroker(PullBasedJetStreamBroker):
     """The recommended NATS broker: a durable pull consumer per ``queue``, at-least-once.
 
-    Workers started with the same ``queue`` share its tasks; the consumer is
-    named after the queue (``durable`` overrides the name). See
-    `PullBasedJetStreamBroker` for acks, heartbeats, retries and dead letters.
+    Workers started with the same ``queue`` share its tasks. Each queue has its
+    own subject ``taskiq_tasks.<queue>``, stream ``taskiq_jetstream_<queue>``
+    and consumer ``<queue>`` (``subject``, ``stream_name`` and ``durable``
+    override them; see `taskiq_nats.topology`), so apps never take each
+    other's tasks. See `PullBasedJetStreamBroker` for acks, heartbeats,
+    retries and dead letters.
     """
 
     def __init__(
         self,
         servers: connection.Servers,
         queue: str | None = None,
-        subject: str = "taskiq_tasks",
-        stream_name: str = "taskiq_jetstream",
+        subject: str | None = None,
+        stream_name: str | None = None,
         durable: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -185,6 +188,6 @@ class JetStreamBroker(PullBasedJetStreamBroker):
             subject=subject,
             stream_name=stream_name,
             queue=queue,
-            durable=durable or queue or "taskiq_durable",
+            durable=durable,
             **kwargs,
         )

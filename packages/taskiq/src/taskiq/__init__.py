@@ -31,6 +31,7 @@ from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.depends.progress_tracker import ProgressTracker, TaskProgress, TaskState
 from taskiq.events import TaskiqEvents
 from taskiq.exceptions import (
+    BrokerConfigError,
     BrokerConnectionError,
     BrokerError,
     ListenError,
@@ -82,6 +83,7 @@ __all__ = [
     "AsyncResultBackend",
     "AsyncTaskiqDecoratedTask",
     "AsyncTaskiqTask",
+    "BrokerConfigError",
     "BrokerConnectionError",
     "BrokerError",
     "BrokerMessage",

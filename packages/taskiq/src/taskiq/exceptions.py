@@ -3,6 +3,7 @@
     TaskiqError
     ├── BrokerError                       a broker could not do its job
     │   ├── BrokerConnectionError         the service is unreachable or refused us
+    │   ├── BrokerConfigError             the broker's settings cannot work as given
     │   ├── SendTaskError                 a kick failed; the task was NOT sent
     │   │   └── SharedBrokerSendTaskError a shared task has no default broker
     │   ├── ListenError                   the broker cannot deliver messages
@@ -78,6 +79,17 @@ class BrokerConnectionError(BrokerError):
         "Cannot connect to {service} at {address}: {reason}. "
         "Check that it is running and that the URL, port and credentials are right."
     )
+
+
+class BrokerConfigError(BrokerError):
+    """The broker's settings cannot work (a bad name, a clash with another app).
+
+    Retrying or restarting will not help, so a worker child whose broker
+    raises it at start-up exits once, the way a child that cannot import the
+    application does, instead of being restarted in a loop.
+    """
+
+    __template__ = "The broker's settings cannot work: {reason}. Fix them and start again."
 
 
 class SendTaskError(BrokerError):

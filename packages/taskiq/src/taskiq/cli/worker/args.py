@@ -18,6 +18,7 @@ from taskiq.cli.common_args import (
     add_import_args,
     add_logging_args,
 )
+from taskiq.cli.worker.reloader import DEFAULT_RELOAD_PATTERNS
 
 
 @dataclass
@@ -32,6 +33,7 @@ class WorkerArgs:
     workers: int = 2
     reload: bool = False
     reload_dirs: list[str] = field(default_factory=list)
+    reload_patterns: list[str] = field(default_factory=lambda: list(DEFAULT_RELOAD_PATTERNS))
     no_gitignore: bool = False
     ack_type: AcknowledgeType = AcknowledgeType.WHEN_SAVED
     max_async_tasks: int = 100
@@ -59,6 +61,7 @@ class WorkerArgs:
         namespace = build_parser().parse_args(list(args))
         values = vars(namespace)
         values["tasks_pattern"] = values["tasks_pattern"] or [DEFAULT_TASKS_PATTERN]
+        values["reload_patterns"] = values["reload_patterns"] or list(DEFAULT_RELOAD_PATTERNS)
         values["ack_type"] = AcknowledgeType(values["ack_type"])
         return cls(**values)
 
@@ -147,6 +150,14 @@ def _add_reload_args(parser: ArgumentParser) -> None:
         action="append",
         default=[],
         help="Directory to watch with --reload; repeatable (default: the app directory).",
+    )
+    parser.add_argument(
+        "--reload-pattern",
+        dest="reload_patterns",
+        action="append",
+        default=None,
+        help="Gitignore-style glob of the files whose changes reload; repeatable, "
+        f"replaces the default (default: {' '.join(DEFAULT_RELOAD_PATTERNS)}).",
     )
     parser.add_argument(
         "--do-not-use-gitignore",

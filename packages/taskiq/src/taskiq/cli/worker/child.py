@@ -32,6 +32,7 @@ from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.banner import log_banner
 from taskiq.cli.worker.executor import build_executor
 from taskiq.cli.worker.fetching import steady_listen
+from taskiq.exceptions import BrokerConfigError
 from taskiq.receiver import Receiver
 from taskiq.receiver.loop_watchdog import LoopWatchdog
 
@@ -56,7 +57,11 @@ def run_child(args: WorkerArgs, slot: int, conn: Connection) -> None:
     except Exception as exc:
         logger.error("Cannot load the application: %s", exc, exc_info=_traceback_of(exc))
         sys.exit(EXIT_CONFIG_ERROR)
-    asyncio.run(serve(broker, receiver_cls, args, conn))
+    try:
+        asyncio.run(serve(broker, receiver_cls, args, conn))
+    except BrokerConfigError as exc:  # restarting the child would fail the same way
+        logger.error("The broker cannot start: %s", exc)
+        sys.exit(EXIT_CONFIG_ERROR)
 
 
 def load_application(args: WorkerArgs) -> tuple[AsyncBroker, type[Receiver]]:

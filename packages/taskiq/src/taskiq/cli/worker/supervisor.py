@@ -12,7 +12,9 @@ handlers and the reload watcher:
   ``--hardkill-count`` such signals the children are killed;
 - SIGHUP (or a file change with ``--reload``) starts new children and stops
   each old one once its replacement is ready; if the new code cannot even be
-  imported, the old children keep running.
+  imported, the old children keep running. `ReloadGate` decides when: one
+  reload per burst of changes, none while the last start or reload is
+  still under way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.child import EXIT_CONFIG_ERROR, run_child
+from taskiq.cli.worker.reload_gate import ReloadGate
 
 logger = logging.getLogger("taskiq.worker")
 
@@ -56,6 +59,8 @@ class Child:
     retiring: bool = False
     #: The children this one takes over from once it is ready (reloads).
     replaces: list[Child] = field(default_factory=list)
+    #: Started by the worker's start or a reload: reloads wait until it is ready.
+    holds_reloads: bool = False
 
     @property
     def label(self) -> str:
@@ -76,6 +81,7 @@ class Supervisor:
         self.stop_deadline: float | None = None
         self.restarts: list[tuple[float, int, list[Child]]] = []
         self.changed_files: list[str] = []
+        self.gate = ReloadGate()
         self._changed_lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
         self._wake_read, self._wake_write = os.pipe()
@@ -90,7 +96,7 @@ class Supervisor:
         watcher = self._start_watcher()
         try:
             for slot in range(self.args.workers):
-                self.start_child(slot)
+                self.start_child(slot, holds_reloads=True)
             while not (self.stopping and not self.children):
                 self._step()
         finally:
@@ -114,19 +120,28 @@ class Supervisor:
             else:
                 self._on_exit(waitables[ready])
         self._run_due_restarts()
+        self._run_due_reload()
         self._enforce_stop_deadline()
 
     def _timeout(self) -> float:
         deadlines = [due for due, _, _ in self.restarts]
         if self.stop_deadline is not None:
             deadlines.append(self.stop_deadline)
+        reload_check = self.gate.next_check(self._starting_since())
+        if reload_check is not None:
+            deadlines.append(reload_check)
         if not deadlines:
             return 1.0
         return max(0.0, min(min(deadlines) - time.monotonic(), 1.0))
 
     # -- children --------------------------------------------------------------
 
-    def start_child(self, slot: int, replaces: list[Child] | None = None) -> Child:
+    def start_child(
+        self,
+        slot: int,
+        replaces: list[Child] | None = None,
+        holds_reloads: bool = False,
+    ) -> Child:
         """Spawn the child for ``slot``; once ready, it stops the children it ``replaces``."""
         ours, theirs = self._context.Pipe(duplex=False)
         process = self._context.Process(
@@ -137,7 +152,13 @@ class Supervisor:
         )
         process.start()
         theirs.close()
-        child = Child(slot=slot, process=process, conn=ours, replaces=list(replaces or []))
+        child = Child(
+            slot=slot,
+            process=process,
+            conn=ours,
+            replaces=list(replaces or []),
+            holds_reloads=holds_reloads,
+        )
         self.children.append(child)
         logger.info("Started %s.", child.label)
         return child
@@ -272,7 +293,28 @@ class Supervisor:
         pending = {slot: replaces for _, slot, replaces in self.restarts}
         self.restarts.clear()
         for slot in range(self.args.workers):
-            self.start_child(slot, replaces=self._serving(slot) + pending.get(slot, []))
+            replaces = self._serving(slot) + pending.get(slot, [])
+            self.start_child(slot, replaces=replaces, holds_reloads=True)
+
+    def _run_due_reload(self) -> None:
+        now = time.monotonic()
+        starting_since = self._starting_since()
+        if self.gate.is_held(now, starting_since):
+            if self.gate.first_hold():
+                logger.info("Reload requested; it waits until the starting children are ready.")
+            return
+        reason = self.gate.take(now, starting_since)
+        if reason is not None:
+            self.reload(reason)
+
+    def _starting_since(self) -> float | None:
+        """When the oldest child of the last start or reload that is not ready yet began."""
+        starting = [
+            child.started
+            for child in self.children
+            if child.holds_reloads and not child.ready and not child.retiring
+        ]
+        return min(starting, default=None)
 
     def _serving(self, slot: int) -> list[Child]:
         """Children of ``slot`` not yet retiring, with those they were to replace."""
@@ -307,11 +349,11 @@ class Supervisor:
         with self._changed_lock:
             paths, self.changed_files = self.changed_files, []
         if paths:
-            self.reload(f"files changed: {', '.join(sorted(set(paths)))}")
+            self.gate.files_changed(paths, time.monotonic())
 
     def _on_signal(self, signum: signal.Signals) -> None:
         if signum == signal.SIGHUP:
-            self.reload("SIGHUP received")
+            self.gate.signalled()
             return
         self.stop_signals += 1
         logger.info("%s received (%d of --hardkill-count).", signum.name, self.stop_signals)
@@ -338,7 +380,9 @@ class Supervisor:
         from taskiq.cli.worker.reloader import ReloadWatcher
 
         dirs = self.args.reload_dirs or [self.args.app_dir or os.getcwd()]
-        watcher = ReloadWatcher(dirs, not self.args.no_gitignore, self.files_changed)
+        watcher = ReloadWatcher(
+            dirs, not self.args.no_gitignore, self.files_changed, self.args.reload_patterns
+        )
         watcher.start()
         return watcher
 
