@@ -1,0 +1,379 @@
+"""`AioKafkaBroker`: Taskiq's Kafka broker names, with at-least-once delivery.
+
+The broker is a thin adapter: it builds the parts from its options and wires
+them together.
+
+- sending: every send waits for the broker's acknowledgement (``acks="all"``
+  by default); a send that fails raises `SendTaskError`;
+- `PartitionReader`: consumer group, offset tracking, commits, rebalances;
+- `Settler`: ack/reject/nack of one record, local retries with backoff;
+- `KeyGate` (``key_ordering=True``): one running task per record key;
+- `DelayedMover`: the delay topic;
+- `DeadLetterStore`: the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Callable, Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from taskiq.abc.broker import AsyncBroker
+from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.acks import AckableMessage
+from taskiq.exceptions import BrokerError, ListenError, SendTaskError
+from taskiq.message import BrokerMessage
+
+from taskiq_aio_kafka import headers as hdr
+from taskiq_aio_kafka.connection import DEFAULT_CONNECT_ATTEMPTS, Servers, start_with_retries
+from taskiq_aio_kafka.dead_letters import DeadLetter, DeadLetterStore
+from taskiq_aio_kafka.delays import DelayedMover
+from taskiq_aio_kafka.errors import KAFKA_FAILURES, NOT_STARTED, describe, kafka_errors
+from taskiq_aio_kafka.kicker import KEY_LABEL, TOPIC_LABEL, AioKafkaDecoratedTask
+from taskiq_aio_kafka.ordering import KeyGate
+from taskiq_aio_kafka.reader import PartitionReader, Record
+from taskiq_aio_kafka.settler import RetryPolicy, Settler
+from taskiq_aio_kafka.topic import TopicType, as_new_topic, topic_name
+
+logger = logging.getLogger("taskiq_aio_kafka")
+
+DEFAULT_TOPIC = "taskiq_topic"
+DEFAULT_GROUP = "taskiq"
+#: Seconds one fetch waits for records before the reader looks at its retries again.
+FETCH_TIMEOUT = 0.1
+#: Consumer options that only a group consumer may have (not the dead-letter reader).
+_GROUP_OPTIONS = frozenset(
+    {
+        "group_id",
+        "enable_auto_commit",
+        "auto_offset_reset",
+        "partition_assignment_strategy",
+        "session_timeout_ms",
+        "heartbeat_interval_ms",
+        "max_poll_interval_ms",
+        "rebalance_timeout_ms",
+        "group_instance_id",
+        "auto_commit_interval_ms",
+    },
+)
+
+
+class AioKafkaBroker(AsyncBroker):
+    """At-least-once Kafka broker: workers of one ``group_id`` share the topics' partitions.
+
+    Offsets are committed only up to the first unfinished record of each
+    partition, so tasks run concurrently without a crash skipping any; see
+    docs/brokers/kafka.md for every guarantee and option.
+    """
+
+    supports_delayed_delivery = True
+    task_topic_label = TOPIC_LABEL
+
+    def __init__(
+        self,
+        bootstrap_servers: Servers | None = "localhost",
+        kafka_topic: TopicType | None = None,
+        kafka_topics: Iterable[TopicType] | None = None,
+        result_backend: AsyncResultBackend[Any] | None = None,
+        task_id_generator: Callable[[], str] | None = None,
+        kafka_admin_client: AIOKafkaAdminClient | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        delete_topic_on_shutdown: bool = False,
+        *,
+        partitions: int = 1,
+        key_ordering: bool = False,
+        retry_policy: RetryPolicy | None = None,
+        revoke_timeout: float | None = 30.0,
+        delay_topic: str | None = None,
+        dead_letter_topic: str | None = None,
+        connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS,
+    ) -> None:
+        super().__init__(result_backend, task_id_generator)
+        del loop  # accepted for compatibility: aiokafka uses the running loop
+        self.decorator_class = AioKafkaDecoratedTask
+        self.bootstrap_servers: Servers = bootstrap_servers or "localhost"
+        self.partitions = partitions
+        default = kafka_topic if kafka_topic is not None else DEFAULT_TOPIC
+        self.default_topic = topic_name(default)
+        self.topics: dict[str, TopicType] = {self.default_topic: default}
+        for topic in kafka_topics or ():
+            self.topics.setdefault(topic_name(topic), topic)
+        self.delay_topic = delay_topic or f"{self.default_topic}-delayed"
+        self.dead_letter_topic = dead_letter_topic or f"{self.default_topic}-dead-letters"
+        self.key_ordering = key_ordering
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.revoke_timeout = revoke_timeout
+        self.delete_topic_on_shutdown = delete_topic_on_shutdown
+        self.connect_attempts = connect_attempts
+        self.producer_options: dict[str, Any] = {"acks": "all"}
+        self.consumer_options: dict[str, Any] = {
+            "group_id": DEFAULT_GROUP,
+            "auto_offset_reset": "earliest",
+        }
+        self._admin = kafka_admin_client
+        self._own_admin = kafka_admin_client is None
+        self._producer: AIOKafkaProducer | None = None
+        self._reader: PartitionReader | None = None
+        self._settler: Settler | None = None
+        self._gate: KeyGate | None = None
+        self._mover: DelayedMover | None = None
+        self._closing = False
+        self.dead_letter_store = DeadLetterStore(
+            self.dead_letter_topic, self._started_producer, self._dead_letter_consumer
+        )
+
+    # -- configuration ---------------------------------------------------
+
+    def configure_producer(self, **producer_parameters: Any) -> None:
+        """Options for ``AIOKafkaProducer`` (not ``bootstrap_servers``); ``acks`` stays "all"
+        unless given."""
+        self.producer_options = {"acks": "all", **producer_parameters}
+
+    def configure_consumer(self, **consumer_parameters: Any) -> None:
+        """Options for ``AIOKafkaConsumer`` (not ``bootstrap_servers``).
+
+        ``enable_auto_commit`` is always off: the broker commits finished offsets itself.
+        """
+        if consumer_parameters.pop("enable_auto_commit", False):
+            logger.warning("Ignoring enable_auto_commit=True: the broker commits offsets itself.")
+        self.consumer_options = {
+            "group_id": DEFAULT_GROUP,
+            "auto_offset_reset": "earliest",
+            **consumer_parameters,
+        }
+
+    def task(
+        self,
+        task_name: str | Callable[..., Any] | None = None,
+        *,
+        topic: TopicType | None = None,
+        **labels: Any,
+    ) -> Any:
+        """``@broker.task(topic=...)``: the task's default topic, which workers also listen on."""
+        if topic is not None:
+            self.topics.setdefault(topic_name(topic), topic)
+            labels[TOPIC_LABEL] = topic_name(topic)
+        return super().task(task_name, **labels)
+
+    # -- lifecycle -------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Create missing topics, start the producer and, in a worker, join the group."""
+        await super().startup()
+        self._closing = False
+        await self._ensure_topics()
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers, **self.producer_options
+        )
+        await start_with_retries(
+            self._producer.start, "producer", self.bootstrap_servers, self.connect_attempts
+        )
+        if self.is_worker_process:
+            await self._start_consuming()
+
+    async def shutdown(self) -> None:
+        """Commit finished offsets, leave the group, flush sends, close everything."""
+        self._closing = True
+        if self._settler is not None:
+            self._settler.stop()
+        if self._mover is not None:
+            await self._mover.stop()
+        if self._reader is not None:
+            await self._reader.stop()
+            self._reader = None
+        if self._producer is not None:
+            await _quietly(self._producer.stop())
+            self._producer = None
+        await self._close_admin()
+        await super().shutdown()
+
+    async def _start_consuming(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            enable_auto_commit=False,
+            **self.consumer_options,
+        )
+        self._reader = reader = PartitionReader(consumer, self.revoke_timeout, self._revoked)
+        self._gate = KeyGate() if self.key_ordering else None
+        self._settler = Settler(
+            reader, self.retry_policy, self.dead_letter_store.put, self._is_closing, self._done
+        )
+        self._mover = DelayedMover(self._send, reader.finished)
+        topics = [*self.topics, self.delay_topic]
+        await start_with_retries(
+            lambda: reader.start(topics), "consumer", self.bootstrap_servers, self.connect_attempts
+        )
+
+    async def _ensure_topics(self) -> None:
+        """Create every topic that is missing (task topics, delay and dead-letter topics)."""
+        admin = self._admin
+        if admin is None:
+            admin = self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        await start_with_retries(
+            admin.start, "admin client", self.bootstrap_servers, self.connect_attempts
+        )
+        wanted = [as_new_topic(t, self.partitions) for t in self.topics.values()]
+        wanted.append(as_new_topic(self.delay_topic, self.partitions))
+        wanted.append(as_new_topic(self.dead_letter_topic, 1))
+        with kafka_errors(BrokerError, "Cannot list or create the Kafka topics"):
+            existing = set(await admin.list_topics())
+            missing = [topic for topic in wanted if topic.name not in existing]
+            if missing:
+                await admin.create_topics(missing)
+                logger.info("Created Kafka topics %s.", ", ".join(t.name for t in missing))
+
+    async def _close_admin(self) -> None:
+        admin = self._admin
+        if admin is None:
+            return
+        if self.delete_topic_on_shutdown:
+            names = [*self.topics, self.delay_topic, self.dead_letter_topic]
+            try:
+                existing = set(await admin.list_topics())
+                await admin.delete_topics([n for n in names if n in existing])
+            except KAFKA_FAILURES as exc:
+                logger.warning("Deleting the topics on shutdown failed: %s", describe(exc))
+        if self._own_admin:
+            await _quietly(admin.close())
+            self._admin = None
+
+    def _is_closing(self) -> bool:
+        return self._closing
+
+    # -- sending ---------------------------------------------------------
+
+    async def kick(self, message: BrokerMessage) -> None:
+        """Send and wait for the broker's acknowledgement; `SendTaskError` if it fails."""
+        labels = message.labels
+        topic = str(labels.get(TOPIC_LABEL) or self.default_topic)
+        key = labels.get(KEY_LABEL)
+        headers = {hdr.TASK_ID: message.task_id, hdr.TASK_NAME: message.task_name}
+        delay = hdr.parse_delay(labels)
+        if delay > 0:
+            headers[hdr.TARGET_TOPIC] = topic
+            headers[hdr.NOT_BEFORE] = f"{_now() + delay:.3f}"
+            topic = self.delay_topic
+        encoded_key = None if key is None else str(key).encode()
+        with kafka_errors(SendTaskError):
+            await self._send(topic, message.message, encoded_key, headers)
+
+    async def _send(
+        self, topic: str, value: bytes, key: bytes | None, headers: dict[str, str]
+    ) -> None:
+        await self._started_producer().send_and_wait(
+            topic, value, key=key, headers=hdr.encode(headers)
+        )
+
+    def _started_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise SendTaskError(reason=NOT_STARTED)
+        return self._producer
+
+    # -- receiving -------------------------------------------------------
+
+    def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """Yield each record as an `AckableMessage` (ack, reject and nack)."""
+        return self._listen()
+
+    async def _listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+        reader, settler = self._reader, self._settler
+        if reader is None or settler is None:
+            raise ListenError(reason=NOT_STARTED + " (in a worker process)")
+        while not self._closing:
+            if settler.ready:
+                record = settler.ready.popleft()
+                if reader.owns(record):
+                    yield settler.hand_out(record)
+                continue
+            for record in await self._fetch(reader):
+                if self._admit(record):
+                    yield settler.hand_out(record)
+
+    async def _fetch(self, reader: PartitionReader) -> list[Record]:
+        try:
+            return await reader.fetch(self.delivery_room(), FETCH_TIMEOUT)
+        except KAFKA_FAILURES as exc:
+            logger.warning("Fetching from Kafka failed (%s); retrying.", describe(exc))
+            await asyncio.sleep(1.0)
+            return []
+
+    def _admit(self, record: Record) -> bool:
+        """True if ``record`` runs now; delayed ones and ones behind their key wait."""
+        if record.topic == self.delay_topic:
+            if self._mover is not None:
+                self._mover.hold(record)
+            return False
+        return self._gate is None or self._gate.admit(record)
+
+    def _done(self, record: Record) -> None:
+        """A record is finished: the next record of its key may run."""
+        if self._gate is None or self._settler is None:
+            return
+        following = self._gate.release(record)
+        if following is not None:
+            self._settler.ready.append(following)
+
+    def _revoked(self, partitions: set[TopicPartition]) -> None:
+        for part in (self._settler, self._gate, self._mover):
+            if part is not None:
+                part.forget(partitions)
+
+    # -- dead letters ----------------------------------------------------
+
+    def _dead_letter_consumer(self) -> AIOKafkaConsumer:
+        options = {k: v for k, v in self.consumer_options.items() if k not in _GROUP_OPTIONS}
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            **options,
+        )
+
+    async def dead_letters(self, count: int | None = 100) -> list[DeadLetter]:
+        """The oldest ``count`` dead letters (None: all) that were not replayed or deleted."""
+        with kafka_errors(BrokerError, "Cannot read the dead-letter topic"):
+            return await self.dead_letter_store.list(count)
+
+    async def replay_dead_letter(self, dead_letter_id: str) -> bool:
+        """Send one dead letter back to its topic (deliveries reset); False if absent."""
+        letters = {letter.id: letter for letter in await self.dead_letters(None)}
+        letter = letters.get(str(dead_letter_id))
+        if letter is None:
+            return False
+        with kafka_errors(BrokerError, "Replaying a dead letter failed; list them again"):
+            await self.dead_letter_store.replay(letter)
+        return True
+
+    async def replay_dead_letters(self, count: int | None = None) -> int:
+        """Replay the oldest ``count`` dead letters (all when None); return how many."""
+        letters = await self.dead_letters(count)
+        with kafka_errors(BrokerError, "Replaying dead letters failed part-way; list them again"):
+            for letter in letters:
+                await self.dead_letter_store.replay(letter)
+        return len(letters)
+
+    async def delete_dead_letters(self, *dead_letter_ids: str) -> int:
+        """Forget dead letters for good; return how many existed."""
+        existing = {letter.id for letter in await self.dead_letters(None)}
+        chosen = [i for i in map(str, dead_letter_ids) if i in existing]
+        with kafka_errors(BrokerError, "Deleting dead letters failed part-way; list them again"):
+            for letter_id in chosen:
+                await self.dead_letter_store.settle(letter_id)
+        return len(chosen)
+
+
+async def _quietly(action: Any) -> None:
+    """Await a close on a shutdown path; a failure there is only logged."""
+    try:
+        await action
+    except KAFKA_FAILURES as exc:
+        logger.debug("Closing a Kafka client failed: %r", exc)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
