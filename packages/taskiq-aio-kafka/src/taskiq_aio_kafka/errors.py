@@ -24,7 +24,7 @@ from taskiq.exceptions import TaskiqError
 KAFKA_FAILURES: tuple[type[BaseException], ...] = (KafkaError, OSError, asyncio.TimeoutError)
 
 #: Raised (as a `BrokerError`) when the broker is used before ``startup()``.
-NOT_STARTED = "The Kafka broker is not started; call `await broker.startup()` first."
+NOT_STARTED = "the Kafka broker is not started; call `await broker.startup()` first"
 
 
 @contextmanager
