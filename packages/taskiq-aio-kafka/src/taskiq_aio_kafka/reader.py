@@ -100,9 +100,10 @@ class PartitionReader:
             max_records=None if room is None else max(room, 1),
         )
         fresh: list[Record] = []
+        assigned = self.consumer.assignment() if batches else set()
         for partition, records in batches.items():
-            if partition in self._revoking:
-                continue
+            if partition in self._revoking or partition not in assigned:
+                continue  # revoked meanwhile: its next owner reads these records
             for record in records:
                 if self.tracker.fetched(partition, record.offset):
                     fresh.append(record)
