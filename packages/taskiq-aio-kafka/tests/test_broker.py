@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from taskiq import Context, TaskiqDepends
 from taskiq.exceptions import BrokerConnectionError, SendTaskError
@@ -227,3 +228,47 @@ async def test_same_key_runs_one_at_a_time_in_order(
     for key in ("a", "b", "c"):
         assert [n for _, k, n in log if k == key] == list(range(10))
     assert max(running.values()) == 0
+
+
+async def test_undecodable_record_is_dead_lettered_and_the_rest_runs(
+    kafka_url: str, names: Any, run_worker: Any, eventually: Any
+) -> None:
+    broker = make_broker(kafka_url, names)
+    seen: list[int] = []
+
+    @broker.task
+    async def record(value: int) -> None:
+        seen.append(value)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_url)
+    async with run_worker(broker):
+        await producer.start()
+        try:
+            await producer.send_and_wait(broker.default_topic, b"\xffnot a task")
+        finally:
+            await producer.stop()
+        await record.kiq(1)
+        await eventually(lambda: seen == [1])
+        letters: list[Any] = []
+        for _ in range(100):
+            letters = await broker.dead_letters()
+            if letters:
+                break
+            await asyncio.sleep(0.1)
+        assert [(ltr.data, ltr.reason, ltr.task_id) for ltr in letters] == [
+            (b"\xffnot a task", "rejected by the worker", None)
+        ]
+
+
+async def test_delete_topic_on_shutdown_removes_the_topics(kafka_url: str, names: Any) -> None:
+    broker = make_broker(kafka_url, names, delete_topic_on_shutdown=True)
+    await broker.startup()
+    await broker.shutdown()
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_url)
+    await admin.start()
+    try:
+        left = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    assert broker.default_topic not in left
+    assert broker.delay_topic not in left
