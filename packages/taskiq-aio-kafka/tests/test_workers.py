@@ -5,7 +5,9 @@
   killed worker had taken (running, or finished behind a running one and so not
   committed) run again, on the survivor, after the group rebalances;
 - a second worker joining mid-drain: partitions move without any task running
-  twice (the first worker lets revoked tasks finish and commits them).
+  twice (the first worker lets revoked tasks finish and commits them);
+- one of two workers stopped with SIGTERM mid-drain: it finishes and commits its
+  running tasks, the other takes over, no task runs twice.
 
 The group notices a SIGKILLed member after its session timeout (6 s here).
 """
@@ -188,6 +190,24 @@ async def test_second_worker_joining_runs_no_task_twice(workers: Workers) -> Non
     assert len(workers.by_pid("done")) == 2, "the second worker took over partitions"
     starts = Counter(label for kind, label, _ in workers.lines() if kind == "start")
     assert max(starts.values()) == 1
+
+
+async def test_graceful_stop_mid_drain_hands_over_without_repeats(workers: Workers) -> None:
+    leaving = workers.start("--max-async-tasks", "3")
+    workers.start("--max-async-tasks", "3")
+    broker = await client(workers)
+    declare(broker)
+    labels = [f"s{i}" for i in range(60)]
+    try:
+        await send(broker, labels, 0.3)
+        await until(lambda: len(workers.by_pid("done")) >= 2, 60, "both workers running tasks")
+        os.killpg(leaving.pid, signal.SIGTERM)
+        assert leaving.wait(60) == 0
+        await until(lambda: set(workers.done()) == set(labels), 90, "every task done")
+    finally:
+        await broker.shutdown()
+    starts = Counter(label for kind, label, _ in workers.lines() if kind == "start")
+    assert max(starts.values()) == 1, "a graceful stop commits what it finished"
 
 
 def _has_child(process: subprocess.Popen[bytes], pid: str) -> bool:
