@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from taskiq import Context, TaskiqDepends
-from taskiq.exceptions import BrokerConnectionError, SendTaskError
+from taskiq.exceptions import BrokerConnectionError, BrokerError, SendTaskError
 from taskiq_aio_kafka import AioKafkaBroker, RetryPolicy, Topic, TopicConfig
 
 pytestmark = pytest.mark.service("kafka")
@@ -272,3 +272,12 @@ async def test_delete_topic_on_shutdown_removes_the_topics(kafka_url: str, names
         await admin.close()
     assert broker.default_topic not in left
     assert broker.delay_topic not in left
+
+
+async def test_a_worker_without_a_group_fails_clearly(kafka_url: str, names: Any) -> None:
+    broker = make_broker(kafka_url, names)
+    broker.configure_consumer(group_id=None)
+    broker.is_worker_process = True
+    with pytest.raises(BrokerError, match="group_id"):
+        await broker.startup()
+    await broker.shutdown()

@@ -26,9 +26,16 @@ from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
+from taskiq.middlewares.backoff import retry_delay
 
 from taskiq_aio_kafka import headers as hdr
-from taskiq_aio_kafka.connection import DEFAULT_CONNECT_ATTEMPTS, Servers, start_with_retries
+from taskiq_aio_kafka.connection import (
+    DEFAULT_CONNECT_ATTEMPTS,
+    FIRST_PAUSE,
+    MAX_PAUSE,
+    Servers,
+    start_with_retries,
+)
 from taskiq_aio_kafka.dead_letters import DeadLetter, DeadLetterStore
 from taskiq_aio_kafka.delays import DelayedMover
 from taskiq_aio_kafka.errors import KAFKA_FAILURES, NOT_STARTED, describe, kafka_errors
@@ -121,6 +128,7 @@ class AioKafkaBroker(AsyncBroker):
         self._gate: KeyGate | None = None
         self._mover: DelayedMover | None = None
         self._closing = False
+        self._fetch_failures = 0
         self.dead_letter_store = DeadLetterStore(
             self.dead_letter_topic, self._started_producer, self._dead_letter_consumer
         )
@@ -191,6 +199,11 @@ class AioKafkaBroker(AsyncBroker):
         await super().shutdown()
 
     async def _start_consuming(self) -> None:
+        if self.consumer_options.get("group_id") is None:
+            raise BrokerError(
+                "A Kafka worker needs a consumer group to share partitions and commit "
+                "offsets; call broker.configure_consumer(group_id=...) with a name."
+            )
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             enable_auto_commit=False,
@@ -293,12 +306,21 @@ class AioKafkaBroker(AsyncBroker):
                     yield settler.hand_out(record)
 
     async def _fetch(self, reader: PartitionReader) -> list[Record]:
+        """One fetch; after a failure, wait with the shared backoff and return nothing."""
         try:
-            return await reader.fetch(self.delivery_room(), FETCH_TIMEOUT)
+            records = await reader.fetch(self.delivery_room(), FETCH_TIMEOUT)
         except KAFKA_FAILURES as exc:
-            logger.warning("Fetching from Kafka failed (%s); retrying.", describe(exc))
-            await asyncio.sleep(1.0)
+            self._fetch_failures += 1
+            pause = retry_delay(
+                FIRST_PAUSE, self._fetch_failures, exponential=True, cap=MAX_PAUSE, jitter=True
+            )
+            logger.warning(
+                "Fetching from Kafka failed (%s); retrying in %.1f s.", describe(exc), pause
+            )
+            await asyncio.sleep(pause)
             return []
+        self._fetch_failures = 0
+        return records
 
     def _admit(self, record: Record) -> bool:
         """True if ``record`` runs now; delayed ones and ones behind their key wait."""
