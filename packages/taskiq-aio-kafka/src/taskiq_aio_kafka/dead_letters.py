@@ -17,7 +17,7 @@ import builtins
 import datetime
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -43,6 +43,7 @@ class DeadLetter:
     origin: str
     dead_at: datetime.datetime | None
     key: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class DeadLetterStore:
@@ -82,8 +83,7 @@ class DeadLetterStore:
 
     async def replay(self, letter: DeadLetter) -> None:
         """Send ``letter`` back to its topic (failed deliveries reset), then settle it."""
-        original = hdr.as_dict(await self._headers_of(letter))
-        headers = hdr.without(original, hdr.DEAD_LETTER_HEADERS)
+        headers = hdr.without(letter.headers, hdr.DEAD_LETTER_HEADERS)
         await self._producer().send_and_wait(
             letter.origin,
             letter.data,
@@ -100,12 +100,6 @@ class DeadLetterStore:
         await self._producer().send_and_wait(
             self.topic, value, key=key, headers=hdr.encode(headers), partition=0
         )
-
-    async def _headers_of(self, letter: DeadLetter) -> builtins.list[tuple[str, bytes]]:
-        for record in await self._read_all():
-            if str(record.offset) == letter.id:
-                return list(record.headers or ())
-        return []
 
     async def _read_all(self) -> builtins.list[Record]:
         """Every record of the topic, up to its current end."""
@@ -146,6 +140,7 @@ def _to_dead_letter(record: Record, headers: dict[str, str]) -> DeadLetter:
         origin=headers.get(hdr.ORIGINAL_TOPIC, ""),
         dead_at=when,
         key=record.key,
+        headers=headers,
     )
 
 
