@@ -150,10 +150,14 @@ class PartitionReader:
             self.tracker.committed(positions)
 
     async def _flush_forever(self) -> None:
+        """Commit after every batch of settlements; an unexpected error must not end it."""
         while True:
             await self._commit_wanted.wait()
             self._commit_wanted.clear()
-            await self.commit()
+            try:
+                await self.commit()
+            except Exception:
+                logger.exception("Committing offsets failed unexpectedly; trying again later.")
 
     # -- rebalancing ---------------------------------------------------------
 
