@@ -9,13 +9,14 @@ them together.
 - `Settler`: ack/reject/nack of one record, local retries with backoff;
 - `KeyGate` (``key_ordering=True``): one running task per record key;
 - `DelayedMover`: the delay topic;
-- `DeadLetterStore`: the dead-letter topic.
+- `DeadLetterStore`: the dead-letter topic (public methods in `DeadLetterMethods`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
@@ -36,18 +37,19 @@ from taskiq_aio_kafka.connection import (
     Servers,
     start_with_retries,
 )
-from taskiq_aio_kafka.dead_letters import DeadLetter, DeadLetterStore
+from taskiq_aio_kafka.dead_letter_methods import DeadLetterMethods
+from taskiq_aio_kafka.dead_letters import DeadLetterStore
 from taskiq_aio_kafka.delays import DelayedMover
 from taskiq_aio_kafka.errors import KAFKA_FAILURES, NOT_STARTED, describe, kafka_errors
 from taskiq_aio_kafka.kicker import KEY_LABEL, TOPIC_LABEL, AioKafkaDecoratedTask
 from taskiq_aio_kafka.ordering import KeyGate
 from taskiq_aio_kafka.reader import PartitionReader, Record
 from taskiq_aio_kafka.settler import RetryPolicy, Settler
-from taskiq_aio_kafka.topic import TopicType, as_new_topic, topic_name
+from taskiq_aio_kafka.topic import TopicType
+from taskiq_aio_kafka.topology import Topology
 
 logger = logging.getLogger("taskiq_aio_kafka")
 
-DEFAULT_TOPIC = "taskiq_topic"
 DEFAULT_GROUP = "taskiq"
 #: Seconds one fetch waits for records before the reader looks at its retries again.
 FETCH_TIMEOUT = 0.1
@@ -68,7 +70,7 @@ _GROUP_OPTIONS = frozenset(
 )
 
 
-class AioKafkaBroker(AsyncBroker):
+class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
     """At-least-once Kafka broker: workers of one ``group_id`` share the topics' partitions.
 
     Offsets are committed only up to the first unfinished record of each
@@ -102,14 +104,9 @@ class AioKafkaBroker(AsyncBroker):
         del loop  # accepted for compatibility: aiokafka uses the running loop
         self.decorator_class = AioKafkaDecoratedTask
         self.bootstrap_servers: Servers = bootstrap_servers or "localhost"
-        self.partitions = partitions
-        default = kafka_topic if kafka_topic is not None else DEFAULT_TOPIC
-        self.default_topic = topic_name(default)
-        self.topics: dict[str, TopicType] = {self.default_topic: default}
-        for topic in kafka_topics or ():
-            self.topics.setdefault(topic_name(topic), topic)
-        self.delay_topic = delay_topic or f"{self.default_topic}-delayed"
-        self.dead_letter_topic = dead_letter_topic or f"{self.default_topic}-dead-letters"
+        self.topology = Topology(
+            kafka_topic, kafka_topics or (), partitions, delay_topic, dead_letter_topic
+        )
         self.key_ordering = key_ordering
         self.retry_policy = retry_policy or RetryPolicy()
         self.revoke_timeout = revoke_timeout
@@ -130,10 +127,30 @@ class AioKafkaBroker(AsyncBroker):
         self._closing = False
         self._fetch_failures = 0
         self.dead_letter_store = DeadLetterStore(
-            self.dead_letter_topic, self._started_producer, self._dead_letter_consumer
+            self.topology.dead_letter_topic, self._started_producer, self._dead_letter_consumer
         )
 
     # -- configuration ---------------------------------------------------
+
+    @property
+    def topics(self) -> dict[str, TopicType]:
+        """The task topics workers listen on (name → how it is created)."""
+        return self.topology.topics
+
+    @property
+    def default_topic(self) -> str:
+        """Where tasks without a topic of their own are sent (``kafka_topic``)."""
+        return self.topology.default_topic
+
+    @property
+    def delay_topic(self) -> str:
+        """Where delayed tasks wait until due."""
+        return self.topology.delay_topic
+
+    @property
+    def dead_letter_topic(self) -> str:
+        """Where rejected and exhausted tasks are kept."""
+        return self.topology.dead_letter_topic
 
     def configure_producer(self, **producer_parameters: Any) -> None:
         """Options for ``AIOKafkaProducer`` (not ``bootstrap_servers``); ``acks`` stays "all"
@@ -162,8 +179,7 @@ class AioKafkaBroker(AsyncBroker):
     ) -> Any:
         """``@broker.task(topic=...)``: the task's default topic, which workers also listen on."""
         if topic is not None:
-            self.topics.setdefault(topic_name(topic), topic)
-            labels[TOPIC_LABEL] = topic_name(topic)
+            labels[TOPIC_LABEL] = self.topology.add(topic)
         return super().task(task_name, **labels)
 
     # -- lifecycle -------------------------------------------------------
@@ -215,40 +231,27 @@ class AioKafkaBroker(AsyncBroker):
             reader, self.retry_policy, self.dead_letter_store.put, self._is_closing, self._done
         )
         self._mover = DelayedMover(self._send, reader.finished)
-        topics = [*self.topics, self.delay_topic]
+        topics = self.topology.listened()
         await start_with_retries(
             lambda: reader.start(topics), "consumer", self.bootstrap_servers, self.connect_attempts
         )
 
     async def _ensure_topics(self) -> None:
-        """Create every topic that is missing (task topics, delay and dead-letter topics)."""
+        """Start the admin client (with retries) and create the missing topics."""
         admin = self._admin
         if admin is None:
             admin = self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         await start_with_retries(
             admin.start, "admin client", self.bootstrap_servers, self.connect_attempts
         )
-        wanted = [as_new_topic(t, self.partitions) for t in self.topics.values()]
-        wanted.append(as_new_topic(self.delay_topic, self.partitions))
-        wanted.append(as_new_topic(self.dead_letter_topic, 1))
-        with kafka_errors(BrokerError, "Cannot list or create the Kafka topics"):
-            existing = set(await admin.list_topics())
-            missing = [topic for topic in wanted if topic.name not in existing]
-            if missing:
-                await admin.create_topics(missing)
-                logger.info("Created Kafka topics %s.", ", ".join(t.name for t in missing))
+        await self.topology.ensure(admin)
 
     async def _close_admin(self) -> None:
         admin = self._admin
         if admin is None:
             return
         if self.delete_topic_on_shutdown:
-            names = [*self.topics, self.delay_topic, self.dead_letter_topic]
-            try:
-                existing = set(await admin.list_topics())
-                await admin.delete_topics([n for n in names if n in existing])
-            except KAFKA_FAILURES as exc:
-                logger.warning("Deleting the topics on shutdown failed: %s", describe(exc))
+            await self.topology.delete(admin)
         if self._own_admin:
             await _quietly(admin.close())
             self._admin = None
@@ -261,14 +264,14 @@ class AioKafkaBroker(AsyncBroker):
     async def kick(self, message: BrokerMessage) -> None:
         """Send and wait for the broker's acknowledgement; `SendTaskError` if it fails."""
         labels = message.labels
-        topic = str(labels.get(TOPIC_LABEL) or self.default_topic)
+        topic = str(labels.get(TOPIC_LABEL) or self.topology.default_topic)
         key = labels.get(KEY_LABEL)
         headers = {hdr.TASK_ID: message.task_id, hdr.TASK_NAME: message.task_name}
         delay = hdr.parse_delay(labels)
         if delay > 0:
             headers[hdr.TARGET_TOPIC] = topic
             headers[hdr.NOT_BEFORE] = f"{_now() + delay:.3f}"
-            topic = self.delay_topic
+            topic = self.topology.delay_topic
         encoded_key = None if key is None else str(key).encode()
         with kafka_errors(SendTaskError):
             await self._send(topic, message.message, encoded_key, headers)
@@ -324,7 +327,7 @@ class AioKafkaBroker(AsyncBroker):
 
     def _admit(self, record: Record) -> bool:
         """True if ``record`` runs now; delayed ones and ones behind their key wait."""
-        if record.topic == self.delay_topic:
+        if record.topic == self.topology.delay_topic:
             if self._mover is not None:
                 self._mover.hold(record)
             return False
@@ -354,38 +357,6 @@ class AioKafkaBroker(AsyncBroker):
             **options,
         )
 
-    async def dead_letters(self, count: int | None = 100) -> list[DeadLetter]:
-        """The oldest ``count`` dead letters (None: all) that were not replayed or deleted."""
-        with kafka_errors(BrokerError, "Cannot read the dead-letter topic"):
-            return await self.dead_letter_store.list(count)
-
-    async def replay_dead_letter(self, dead_letter_id: str) -> bool:
-        """Send one dead letter back to its topic (deliveries reset); False if absent."""
-        letters = {letter.id: letter for letter in await self.dead_letters(None)}
-        letter = letters.get(str(dead_letter_id))
-        if letter is None:
-            return False
-        with kafka_errors(BrokerError, "Replaying a dead letter failed; list them again"):
-            await self.dead_letter_store.replay(letter)
-        return True
-
-    async def replay_dead_letters(self, count: int | None = None) -> int:
-        """Replay the oldest ``count`` dead letters (all when None); return how many."""
-        letters = await self.dead_letters(count)
-        with kafka_errors(BrokerError, "Replaying dead letters failed part-way; list them again"):
-            for letter in letters:
-                await self.dead_letter_store.replay(letter)
-        return len(letters)
-
-    async def delete_dead_letters(self, *dead_letter_ids: str) -> int:
-        """Forget dead letters for good; return how many existed."""
-        existing = {letter.id for letter in await self.dead_letters(None)}
-        chosen = [i for i in map(str, dead_letter_ids) if i in existing]
-        with kafka_errors(BrokerError, "Deleting dead letters failed part-way; list them again"):
-            for letter_id in chosen:
-                await self.dead_letter_store.settle(letter_id)
-        return len(chosen)
-
 
 async def _quietly(action: Any) -> None:
     """Await a close on a shutdown path; a failure there is only logged."""
@@ -396,6 +367,4 @@ async def _quietly(action: Any) -> None:
 
 
 def _now() -> float:
-    import time
-
     return time.time()
