@@ -5,6 +5,7 @@ them together.
 
 - sending: every send waits for the broker's acknowledgement (``acks="all"``
   by default); a send that fails raises `SendTaskError`;
+- `Consumption` (in a worker) wires the consuming parts:
 - `PartitionReader`: consumer group, offset tracking, commits, rebalances;
 - `Settler`: ack/reject/nack of one record, local retries with backoff;
 - `KeyGate` (``key_ordering=True``): one running task per record key;
@@ -20,39 +21,32 @@ import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
-from taskiq.middlewares.backoff import retry_delay
 
 from taskiq_aio_kafka import headers as hdr
 from taskiq_aio_kafka.connection import (
     DEFAULT_CONNECT_ATTEMPTS,
-    FIRST_PAUSE,
-    MAX_PAUSE,
     Servers,
     start_with_retries,
 )
+from taskiq_aio_kafka.consumption import Consumption
 from taskiq_aio_kafka.dead_letter_methods import DeadLetterMethods
 from taskiq_aio_kafka.dead_letters import DeadLetterStore
-from taskiq_aio_kafka.delays import DelayedMover
-from taskiq_aio_kafka.errors import KAFKA_FAILURES, NOT_STARTED, describe, kafka_errors
+from taskiq_aio_kafka.errors import KAFKA_FAILURES, NOT_STARTED, kafka_errors
 from taskiq_aio_kafka.kicker import KEY_LABEL, TOPIC_LABEL, AioKafkaDecoratedTask
-from taskiq_aio_kafka.ordering import KeyGate
-from taskiq_aio_kafka.reader import PartitionReader, Record
-from taskiq_aio_kafka.settler import RetryPolicy, Settler
+from taskiq_aio_kafka.settler import RetryPolicy
 from taskiq_aio_kafka.topic import TopicType
 from taskiq_aio_kafka.topology import Topology
 
 logger = logging.getLogger("taskiq_aio_kafka")
 
 DEFAULT_GROUP = "taskiq"
-#: Seconds one fetch waits for records before the reader looks at its retries again.
-FETCH_TIMEOUT = 0.1
 #: Consumer options that only a group consumer may have (not the dead-letter reader).
 _GROUP_OPTIONS = frozenset(
     {
@@ -120,12 +114,8 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
         self._admin = kafka_admin_client
         self._own_admin = kafka_admin_client is None
         self._producer: AIOKafkaProducer | None = None
-        self._reader: PartitionReader | None = None
-        self._settler: Settler | None = None
-        self._gate: KeyGate | None = None
-        self._mover: DelayedMover | None = None
+        self._consumption: Consumption | None = None
         self._closing = False
-        self._fetch_failures = 0
         self.dead_letter_store = DeadLetterStore(
             self.topology.dead_letter_topic, self._started_producer, self._dead_letter_consumer
         )
@@ -201,13 +191,9 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
     async def shutdown(self) -> None:
         """Commit finished offsets, leave the group, flush sends, close everything."""
         self._closing = True
-        if self._settler is not None:
-            self._settler.stop()
-        if self._mover is not None:
-            await self._mover.stop()
-        if self._reader is not None:
-            await self._reader.stop()
-            self._reader = None
+        consumption, self._consumption = self._consumption, None
+        if consumption is not None:
+            await consumption.stop()
         if self._producer is not None:
             await _quietly(self._producer.stop())
             self._producer = None
@@ -225,15 +211,22 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
             enable_auto_commit=False,
             **self.consumer_options,
         )
-        self._reader = reader = PartitionReader(consumer, self.revoke_timeout, self._revoked)
-        self._gate = KeyGate() if self.key_ordering else None
-        self._settler = Settler(
-            reader, self.retry_policy, self.dead_letter_store.put, self._is_closing, self._done
+        self._consumption = consumption = Consumption(
+            consumer,
+            delay_topic=self.topology.delay_topic,
+            policy=self.retry_policy,
+            revoke_timeout=self.revoke_timeout,
+            key_ordering=self.key_ordering,
+            send=self._send,
+            dead_letter=self.dead_letter_store.put,
+            is_closing=self._is_closing,
         )
-        self._mover = DelayedMover(self._send, reader.finished)
         topics = self.topology.listened()
         await start_with_retries(
-            lambda: reader.start(topics), "consumer", self.bootstrap_servers, self.connect_attempts
+            lambda: consumption.reader.start(topics),
+            "consumer",
+            self.bootstrap_servers,
+            self.connect_attempts,
         )
 
     async def _ensure_topics(self) -> None:
@@ -295,56 +288,11 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
         return self._listen()
 
     async def _listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
-        reader, settler = self._reader, self._settler
-        if reader is None or settler is None:
+        consumption = self._consumption
+        if consumption is None:
             raise ListenError(reason=NOT_STARTED + " (in a worker process)")
-        while not self._closing:
-            if settler.ready:
-                record = settler.ready.popleft()
-                if reader.owns(record):
-                    yield settler.hand_out(record)
-                continue
-            for record in await self._fetch(reader):
-                if self._admit(record):
-                    yield settler.hand_out(record)
-
-    async def _fetch(self, reader: PartitionReader) -> list[Record]:
-        """One fetch; after a failure, wait with the shared backoff and return nothing."""
-        try:
-            records = await reader.fetch(self.delivery_room(), FETCH_TIMEOUT)
-        except KAFKA_FAILURES as exc:
-            self._fetch_failures += 1
-            pause = retry_delay(
-                FIRST_PAUSE, self._fetch_failures, exponential=True, cap=MAX_PAUSE, jitter=True
-            )
-            logger.warning(
-                "Fetching from Kafka failed (%s); retrying in %.1f s.", describe(exc), pause
-            )
-            await asyncio.sleep(pause)
-            return []
-        self._fetch_failures = 0
-        return records
-
-    def _admit(self, record: Record) -> bool:
-        """True if ``record`` runs now; delayed ones and ones behind their key wait."""
-        if record.topic == self.topology.delay_topic:
-            if self._mover is not None:
-                self._mover.hold(record)
-            return False
-        return self._gate is None or self._gate.admit(record)
-
-    def _done(self, record: Record) -> None:
-        """A record is finished: the next record of its key may run."""
-        if self._gate is None or self._settler is None:
-            return
-        following = self._gate.release(record)
-        if following is not None:
-            self._settler.ready.append(following)
-
-    def _revoked(self, partitions: set[TopicPartition]) -> None:
-        for part in (self._settler, self._gate, self._mover):
-            if part is not None:
-                part.forget(partitions)
+        async for message in consumption.messages(lambda: self.delivery_room()):
+            yield message
 
     # -- dead letters ----------------------------------------------------
 
