@@ -137,3 +137,17 @@ async def test_stop_cancels_pending_retries() -> None:
     await asyncio.sleep(0.05)
     assert not settler.ready
     assert reader.finished_offsets == []
+
+
+async def test_forgetting_a_partition_drops_its_retries_and_counts() -> None:
+    from aiokafka import TopicPartition
+
+    settler, _, stored = make(max_deliveries=2)
+    record = FakeRecord(9)
+    await settler.hand_out(record).nack()  # type: ignore[arg-type, misc]
+    await until(lambda: settler.ready)
+    settler.forget({TopicPartition("t", 0)})
+    assert not settler.ready
+    await settler.hand_out(record).nack()  # type: ignore[arg-type, misc]
+    assert stored == [], "the failure count started again after the partition came back"
+    settler.stop()

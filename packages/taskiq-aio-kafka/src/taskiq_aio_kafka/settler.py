@@ -102,6 +102,8 @@ class Settler:
         kept = [r for r in self.ready if TopicPartition(r.topic, r.partition) not in partitions]
         self.ready.clear()
         self.ready.extend(kept)
+        for key in [k for k in self._failures if TopicPartition(k[0], k[1]) in partitions]:
+            del self._failures[key]
 
     def stop(self) -> None:
         """Cancel pending retries (their offsets stay unfinished, so nothing is lost)."""
