@@ -65,3 +65,12 @@ def test_consumer_never_auto_commits() -> None:
     broker = AioKafkaBroker()
     broker.configure_consumer(group_id="g", enable_auto_commit=True)
     assert broker.consumer_options == {"group_id": "g", "auto_offset_reset": "earliest"}
+
+
+def test_rebalance_timeout_outlasts_revoke_timeout() -> None:
+    broker = AioKafkaBroker(revoke_timeout=30)
+    assert broker._group_options()["rebalance_timeout_ms"] == 40_000
+    broker.configure_consumer(group_id="g", rebalance_timeout_ms=5000)
+    assert broker._group_options()["rebalance_timeout_ms"] == 5000  # given: kept (and logged)
+    unbounded = AioKafkaBroker(revoke_timeout=None)
+    assert "rebalance_timeout_ms" not in unbounded._group_options()

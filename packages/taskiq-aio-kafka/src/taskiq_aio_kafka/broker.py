@@ -47,6 +47,8 @@ from taskiq_aio_kafka.topology import Topology
 logger = logging.getLogger("taskiq_aio_kafka")
 
 DEFAULT_GROUP = "taskiq"
+#: Seconds the group's rebalance timeout leaves beyond ``revoke_timeout``.
+REBALANCE_SLACK = 10.0
 #: Consumer options that only a group consumer may have (not the dead-letter reader).
 _GROUP_OPTIONS = frozenset(
     {
@@ -209,7 +211,7 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             enable_auto_commit=False,
-            **self.consumer_options,
+            **self._group_options(),
         )
         self._consumption = consumption = Consumption(
             consumer,
@@ -228,6 +230,29 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
             self.bootstrap_servers,
             self.connect_attempts,
         )
+
+    def _group_options(self) -> dict[str, Any]:
+        """Consumer options, with a rebalance timeout that outlasts ``revoke_timeout``.
+
+        While a member waits for revoked tasks it has not rejoined the group; the
+        coordinator drops a member that takes longer than ``rebalance_timeout_ms``
+        (aiokafka's default: the session timeout, 10 s), and its commits then fail.
+        """
+        options = dict(self.consumer_options)
+        if self.revoke_timeout is None:
+            return options
+        needed = int((self.revoke_timeout + REBALANCE_SLACK) * 1000)
+        given = options.get("rebalance_timeout_ms")
+        if given is None:
+            options["rebalance_timeout_ms"] = max(needed, options.get("session_timeout_ms", 0))
+        elif given < needed:
+            logger.warning(
+                "rebalance_timeout_ms=%s is shorter than revoke_timeout=%s s; a worker "
+                "waiting for revoked tasks may be dropped from the group.",
+                given,
+                self.revoke_timeout,
+            )
+        return options
 
     async def _ensure_topics(self) -> None:
         """Start the admin client (with retries) and create the missing topics."""
