@@ -281,3 +281,25 @@ async def test_a_worker_without_a_group_fails_clearly(kafka_url: str, names: Any
     with pytest.raises(BrokerError, match="group_id"):
         await broker.startup()
     await broker.shutdown()
+
+
+async def test_a_retried_task_keeps_its_keys_place(
+    kafka_url: str, names: Any, run_worker: Any, eventually: Any
+) -> None:
+    policy = RetryPolicy(max_deliveries=5, backoff=0.2, max_backoff=0.2)
+    broker = make_broker(kafka_url, names, key_ordering=True, retry_policy=policy)
+    log: list[tuple[int, bool]] = []
+
+    @broker.task(ack_type="manual")
+    async def step(number: int, context: Context = TaskiqDepends()) -> None:
+        first_try = (number, False) not in log and (number, True) not in log
+        log.append((number, first_try))
+        if number == 0 and first_try:
+            return  # not acked: handed back, retried after the backoff
+        await context.ack()
+
+    async with run_worker(broker, max_async_tasks=10):
+        for number in range(4):
+            await step.kicker().with_key("same").kiq(number)
+        await eventually(lambda: len(log) == 5)
+    assert log == [(0, True), (0, False), (1, True), (2, True), (3, True)]
