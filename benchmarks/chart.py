@@ -22,6 +22,7 @@ PANELS = [
     ("redis_latency", "p50_ms", "Redis latency p50, ms ↓ (log)"),
     ("amqp_drain", "rate", "RabbitMQ drain, tasks/s ↑"),
     ("nats_drain", "rate", "NATS drain, tasks/s ↑"),
+    ("kafka_drain", "rate", "Kafka drain, tasks/s ↑"),
     ("redis_iobound", "rate", "I/O-bound, tasks/s ↑"),
     ("redis_latency", "rss_idle", "idle worker RSS, MB ↓"),
 ]

@@ -16,6 +16,7 @@ import redis
 REDIS_URL = "redis://127.0.0.1:6379/0"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 NATS_URL = "nats://127.0.0.1:4222"
+KAFKA_URL = "127.0.0.1:9092"
 
 
 def cleanup_redis(run_id: str) -> int:
@@ -67,6 +68,19 @@ async def _cleanup_nats(run_id: str) -> None:
         await client.close()
 
 
+async def _cleanup_kafka(run_id: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA_URL)
+    await admin.start()
+    try:
+        doomed = [topic for topic in await admin.list_topics() if run_id in topic]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
 def cleanup_run(run_id: str, broker: str) -> None:
     """Best effort: a failed cleanup must not hide the run's own result."""
     with contextlib.suppress(Exception):
@@ -76,3 +90,5 @@ def cleanup_run(run_id: str, broker: str) -> None:
             asyncio.run(_cleanup_amqp(run_id))
         elif broker == "nats":
             asyncio.run(_cleanup_nats(run_id))
+        elif broker == "kafka":
+            asyncio.run(_cleanup_kafka(run_id))

@@ -64,6 +64,7 @@ SCENARIOS = (
     Scenario("redis_latency", "latency", "redis", 100, 10, ("p50_ms", "p99_ms", "rss_idle")),
     Scenario("amqp_drain", "drain", "amqp", 10_000, 100, ("rate",)),
     Scenario("nats_drain", "drain", "nats", 10_000, 100, ("rate",)),
+    Scenario("kafka_drain", "drain", "kafka", 10_000, 100, ("rate",)),
     Scenario("redis_iobound", "iobound", "redis", 2_000, 50, ("rate",)),
 )
 

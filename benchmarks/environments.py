@@ -31,8 +31,20 @@ REQUIREMENTS = {
         str(ROOT / "packages" / "taskiq-aio-pika"),
         "-e",
         str(ROOT / "packages" / "taskiq-nats"),
+        "-e",
+        str(ROOT / "packages" / "taskiq-aio-kafka"),
     ],
-    "taskiq": ["taskiq", "taskiq-redis", "taskiq-aio-pika", "taskiq-nats"],
+    # kafka-python<2.1: taskiq-aio-kafka 1.0.0 hands kafka-python's DefaultPartitioner to
+    # aiokafka as the partitioner, and from kafka-python 3 it is not callable (every send
+    # fails); kafka-python 2.1-2.3's admin client rejects the ACL bits tansu reports.
+    "taskiq": [
+        "taskiq",
+        "taskiq-redis",
+        "taskiq-aio-pika",
+        "taskiq-nats",
+        "taskiq-aio-kafka",
+        "kafka-python<2.1",
+    ],
     "celery": ["celery[redis]"],
     "dramatiq": ["dramatiq[redis]"],
     "arq": ["arq"],

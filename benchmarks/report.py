@@ -32,6 +32,7 @@ TITLES = {
     "redis_latency": "Redis kiq→wait_result()",
     "amqp_drain": "RabbitMQ drain, 1 worker process",
     "nats_drain": "NATS JetStream drain, 1 worker process",
+    "kafka_drain": "Kafka drain, 1 worker process",
     "redis_iobound": "Redis I/O-bound (sleep 0.1 s), 1 worker",
 }
 

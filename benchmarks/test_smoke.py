@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-SERVICES = (("redis", 6379), ("rabbitmq", 5672), ("nats", 4222))
+SERVICES = (("redis", 6379), ("rabbitmq", 5672), ("nats", 4222), ("kafka", 9092))
 
 
 @pytest.mark.slow

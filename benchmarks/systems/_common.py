@@ -21,6 +21,7 @@ from typing import Any
 REDIS_URL = "redis://127.0.0.1:6379/0"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 NATS_URL = "nats://127.0.0.1:4222"
+KAFKA_URL = "127.0.0.1:9092"
 
 _state = {"count": 0, "first": 0.0, "started": 0.0}
 

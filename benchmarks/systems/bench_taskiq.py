@@ -2,7 +2,7 @@
 
 The same file serves both, because this project keeps Taskiq's public API: only the
 interpreter differs. It is also the worker module (``bench_taskiq:broker``); the
-environment picks the broker (BENCH_BROKER = redis | amqp | nats) and the queue.
+environment picks the broker (BENCH_BROKER = redis | amqp | nats | kafka) and the queue.
 
     python bench_taskiq.py SCENARIO N
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from _common import (
     AMQP_URL,
+    KAFKA_URL,
     NATS_URL,
     REDIS_URL,
     emit,
@@ -79,8 +80,19 @@ def _nats_broker() -> AsyncBroker:
     )
 
 
+def _kafka_broker() -> AsyncBroker:
+    from taskiq_aio_kafka import AioKafkaBroker
+
+    made = AioKafkaBroker(bootstrap_servers=KAFKA_URL, kafka_topic=QUEUE)
+    # earliest: the tasks are queued before the worker's group exists (both systems).
+    made.configure_consumer(group_id=QUEUE, auto_offset_reset="earliest")
+    return made
+
+
 def _broker() -> AsyncBroker:
-    made = {"redis": _redis_broker, "amqp": _amqp_broker, "nats": _nats_broker}[KIND]()
+    makers = {"redis": _redis_broker, "amqp": _amqp_broker, "nats": _nats_broker}
+    makers["kafka"] = _kafka_broker
+    made = makers[KIND]()
     made = made.with_id_generator(_task_id)
     backend = _result_backend()
     return made.with_result_backend(backend) if backend is not None else made

@@ -1,0 +1,112 @@
+"""A worker's consuming side, wired once: reader, settler, key gate and delay mover.
+
+`Consumption.messages` is the loop behind ``broker.listen()``: retries and
+released same-key records first (they are already tracked), then a fetch of as
+many records as the receiver has room for. Delay-topic records go to the
+mover, keyed records wait behind their key, the rest go to the receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from taskiq.acks import AckableMessage
+from taskiq.middlewares.backoff import retry_delay
+
+from taskiq_aio_kafka.connection import FIRST_PAUSE, MAX_PAUSE
+from taskiq_aio_kafka.delays import DelayedMover, SendFn
+from taskiq_aio_kafka.errors import KAFKA_FAILURES, describe
+from taskiq_aio_kafka.ordering import KeyGate
+from taskiq_aio_kafka.reader import PartitionReader, Record
+from taskiq_aio_kafka.settler import DeadLetterFn, RetryPolicy, Settler
+
+logger = logging.getLogger("taskiq_aio_kafka")
+
+#: Seconds one fetch waits for records before the loop looks at its retries again.
+FETCH_TIMEOUT = 0.1
+
+
+class Consumption:
+    """Owns every part of consuming for one worker; built by the broker at start-up."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        *,
+        delay_topic: str,
+        policy: RetryPolicy,
+        revoke_timeout: float | None,
+        key_ordering: bool,
+        send: SendFn,
+        dead_letter: DeadLetterFn,
+        is_closing: Callable[[], bool],
+    ) -> None:
+        self.delay_topic = delay_topic
+        self.is_closing = is_closing
+        self.reader = PartitionReader(consumer, revoke_timeout, self._revoked)
+        self.gate = KeyGate() if key_ordering else None
+        self.settler = Settler(self.reader, policy, dead_letter, is_closing, self._done)
+        self.mover = DelayedMover(send, self.reader.finished)
+        self._fetch_failures = 0
+
+    async def stop(self) -> None:
+        """Cancel local retries and delay waits, commit, leave the group."""
+        self.settler.stop()
+        await self.mover.stop()
+        await self.reader.stop()
+
+    async def messages(
+        self, room: Callable[[], int | None]
+    ) -> AsyncGenerator[AckableMessage, None]:
+        """Messages for the receiver until the broker closes; ``room`` bounds each fetch."""
+        settler, reader = self.settler, self.reader
+        while not self.is_closing():
+            if settler.ready:
+                record = settler.ready.popleft()
+                if reader.owns(record):
+                    yield settler.hand_out(record)
+                continue
+            for record in await self._fetch(room()):
+                if self._admit(record):
+                    yield settler.hand_out(record)
+
+    async def _fetch(self, room: int | None) -> list[Record]:
+        """One fetch; after a failure, wait with the shared backoff and return nothing."""
+        try:
+            records = await self.reader.fetch(room, FETCH_TIMEOUT)
+        except KAFKA_FAILURES as exc:
+            self._fetch_failures += 1
+            pause = retry_delay(
+                FIRST_PAUSE, self._fetch_failures, exponential=True, cap=MAX_PAUSE, jitter=True
+            )
+            logger.warning(
+                "Fetching from Kafka failed (%s); retrying in %.1f s.", describe(exc), pause
+            )
+            await asyncio.sleep(pause)
+            return []
+        self._fetch_failures = 0
+        return records
+
+    def _admit(self, record: Record) -> bool:
+        """True if ``record`` runs now; delayed ones and ones behind their key wait."""
+        if record.topic == self.delay_topic:
+            self.mover.hold(record)
+            return False
+        return self.gate is None or self.gate.admit(record)
+
+    def _done(self, record: Record) -> None:
+        """A record is finished: the next record of its key may run."""
+        if self.gate is None:
+            return
+        following = self.gate.release(record)
+        if following is not None:
+            self.settler.ready.append(following)
+
+    def _revoked(self, partitions: set[TopicPartition]) -> None:
+        self.settler.forget(partitions)
+        self.mover.forget(partitions)
+        if self.gate is not None:
+            self.gate.forget(partitions)
