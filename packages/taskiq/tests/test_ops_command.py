@@ -44,7 +44,8 @@ def app_dir(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "ops_app.py").write_text(
         textwrap.dedent(
             """
-                        broker = InMemoryBroker()
+            from taskiq import InMemoryBroker
+            broker = InMemoryBroker()
 
             @broker.task(task_name="ops_app:one")
             async def one() -> None: ...
