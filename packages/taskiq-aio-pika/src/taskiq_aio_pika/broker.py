@@ -35,7 +35,7 @@ from typing_extensions import Self
 from taskiq_aio_pika import labels
 from taskiq_aio_pika.dead_letter_methods import DeadLetterMethods
 from taskiq_aio_pika.delays import DelayQueues
-from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors
+from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors, check_scheme
 from taskiq_aio_pika.exceptions import TopologyError
 from taskiq_aio_pika.topology import (
     PLUGIN_DELAY_HEADER,
@@ -195,6 +195,11 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         return self._connection is not None
 
     @property
+    def reconnect_target(self) -> tuple[str, str]:
+        """What the worker's reconnect log lines name: the service and its URL, masked."""
+        return "RabbitMQ", mask_url(self.url)
+
+    @property
     def default_routing_key(self) -> str:
         """Routing key of a task without ``queue_name``/``routing_key`` labels."""
         key = self.main_queue.binding_key
@@ -240,6 +245,7 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         options = dict(self.connection_kwargs)
         properties = dict(options.pop("client_properties", None) or {})
         properties.setdefault("connection_name", name)
+        check_scheme(self.url)
         with amqp_errors("connect", self.url):
             connection: AbstractRobustConnection = await aio_pika.connect_robust(
                 self.url,

@@ -46,14 +46,19 @@ class NatsBroker(AsyncBroker):
         self.connection_kwargs = connection_kwargs
         self.client: Client | None = None
 
+    @property
+    def reconnect_target(self) -> tuple[str, str]:
+        """What the worker's reconnect log lines name: the service and its servers."""
+        return "NATS", connection.mask_servers(self.servers)
+
     async def startup(self) -> None:
-        """Connect (a clear `BrokerConnectionError` if no server answers)."""
-        await super().startup()
+        """Connect, then start events (`BrokerUnreachableError` if no server answers)."""
         self.client = await connection.connect(
             self.servers,
             self.connect_attempts,
             **self.connection_kwargs,
         )
+        await super().startup()
 
     async def shutdown(self) -> None:
         """Flush what was published and disconnect."""

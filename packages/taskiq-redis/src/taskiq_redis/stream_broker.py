@@ -35,7 +35,7 @@ from typing import Any
 from redis.exceptions import ResponseError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
-from taskiq.exceptions import BrokerConnectionError, ListenError, SendTaskError
+from taskiq.exceptions import BrokerUnreachableError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
 
 from taskiq_redis.base_broker import Backoff, BaseRedisBroker
@@ -164,10 +164,9 @@ class RedisStreamBroker(BaseRedisBroker):
 
     # -- lifecycle -------------------------------------------------------
 
-    async def startup(self) -> None:
-        """Check that Redis answers (else `BrokerConnectionError`), then create the groups."""
-        await super().startup()
-        with translated(BrokerConnectionError, self.connector.address, service="Redis"):
+    async def _prepare(self) -> None:
+        """Create the consumer groups (`startup` calls it once Redis answers)."""
+        with translated(BrokerUnreachableError, self.connector.address, service="Redis"):
             await self._declare_groups()
 
     async def _declare_groups(self) -> None:
@@ -299,18 +298,23 @@ class RedisStreamBroker(BaseRedisBroker):
 
     async def _fetch_with_reconnect(self) -> list[Delivery]:
         backoff = Backoff()
+        outage = self.reconnect_backoff()
         while True:
             try:
-                return await self._fetch()
+                fetched = await self._fetch()
             except TRANSIENT_ERRORS as exc:
-                logger.warning("Redis unreachable (%s); retrying in %.2f s.", exc, backoff.pause)
+                await outage.wait(exc)
+                continue
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise ListenError(reason=self.connector.address.reason(exc)) from exc
                 logger.warning("Consumer group vanished (Redis lost its data?); recreating.")
                 with contextlib.suppress(*TRANSIENT_ERRORS):
                     await self._declare_groups()
-            await backoff.wait()
+                await backoff.wait()
+                continue
+            outage.succeeded()
+            return fetched
 
     async def _fetch(self) -> list[Delivery]:
         loop = asyncio.get_running_loop()

@@ -3,6 +3,8 @@
     TaskiqError
     ├── BrokerError                       a broker could not do its job
     │   ├── BrokerConnectionError         the service is unreachable or refused us
+    │   │   ├── BrokerUnreachableError    transient: the worker waits and retries
+    │   │   └── BrokerConfigError         cannot heal: bad URL/option/login/name
     │   ├── SendTaskError                 a kick failed; the task was NOT sent
     │   │   └── SharedBrokerSendTaskError a shared task has no default broker
     │   ├── ListenError                   the broker cannot deliver messages
@@ -77,6 +79,24 @@ class BrokerConnectionError(BrokerError):
         "Cannot connect to {service} at {address}: {reason}. "
         "Check that it is running and that the URL, port and credentials are right."
     )
+
+
+class BrokerUnreachableError(BrokerConnectionError):
+    """The service did not answer (refused, reset, timed out): it may come back.
+
+    ``taskiq worker`` and ``taskiq scheduler`` wait for it with
+    `taskiq.reconnect.ReconnectBackoff` instead of exiting.
+    """
+
+
+class BrokerConfigError(BrokerConnectionError):
+    """The broker cannot work as configured, however long we wait.
+
+    A bad URL scheme, an unknown option, a refused login, an invalid queue or
+    stream name: ``taskiq worker`` exits once (non-zero) instead of retrying.
+    """
+
+    __template__ = "The broker is misconfigured: {reason}. Fix the setting and start again."
 
 
 class SendTaskError(BrokerError):
