@@ -56,7 +56,8 @@ async def start_when_reachable(
             await (start or broker.startup)()
         except BrokerConfigError as exc:
             logger.debug("The broker cannot start as configured:", exc_info=exc)
-            raise StartupConfigError(f"Cannot start {service} at {address}: {exc}") from exc
+            line = str(exc) if address in str(exc) else f"Cannot start {service} at {address}: {exc}"
+            raise StartupConfigError(line) from exc
         except TRANSIENT_STARTUP_ERRORS as exc:
             if not await backoff.wait(exc, stop):
                 return False
