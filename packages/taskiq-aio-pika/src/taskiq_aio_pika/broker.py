@@ -436,13 +436,15 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         """Consume the ``listen_queues`` with a prefetch of ``qos`` per worker.
 
         Deliveries buffered when a connection dropped are skipped: RabbitMQ
-        has already put them back and delivers them again on the new channel.
+        has already put them back and delivers them again on the new channel,
+        which the robust connection reopens with our consumer on it (so this
+        generator rides out the drop, however many deliveries ``qos`` let in).
         """
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         async with self._consuming(inbox.put):
             while True:
                 delivery = await inbox.get()
-                if delivery.channel.is_closed:
+                if _channel_gone(delivery):
                     continue
                 yield AckableMessage(
                     data=delivery.body,
@@ -468,8 +470,12 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         try:
             yield
         finally:
-            if not channel.is_closed:
+            # Closed for good, or the robust connection would restore its consumer
+            # (holding up to ``qos`` deliveries for an inbox nobody reads).
+            try:
                 await channel.close()
+            except DRIVER_ERRORS as exc:
+                logger.debug("Closing the consuming channel failed: %r", exc)
 
     def __repr__(self) -> str:
         return f"AioPikaBroker({mask_url(self.url)!r}, queues={sorted(self.queues)})"
@@ -480,6 +486,18 @@ def _url_or_default(url: object) -> str:
     if url is None or url is Ellipsis or url == "":
         return DEFAULT_URL
     return str(url)
+
+
+def _channel_gone(delivery: AbstractIncomingMessage) -> bool:
+    """Whether the channel a delivery came on is closed (it cannot be settled there).
+
+    aio-pika raises `ChannelInvalidStateError` instead of answering when the
+    connection under that channel dropped: that counts as closed too.
+    """
+    try:
+        return bool(delivery.channel.is_closed)
+    except CONNECTION_ERRORS:
+        return True
 
 
 def _settler(delivery: AbstractIncomingMessage, action: str) -> Callable[[], Awaitable[None]]:
