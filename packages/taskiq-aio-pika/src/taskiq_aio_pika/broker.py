@@ -35,6 +35,7 @@ from typing_extensions import Self
 from taskiq_aio_pika import labels
 from taskiq_aio_pika.dead_letter_methods import DeadLetterMethods
 from taskiq_aio_pika.delays import DelayQueues
+from taskiq_aio_pika.driver_logs import quiet_driver_tracebacks
 from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors, check_scheme
 from taskiq_aio_pika.exceptions import TopologyError
 from taskiq_aio_pika.topology import (
@@ -246,6 +247,7 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         properties = dict(options.pop("client_properties", None) or {})
         properties.setdefault("connection_name", name)
         check_scheme(self.url)
+        quiet_driver_tracebacks()
         with amqp_errors("connect", self.url):
             connection: AbstractRobustConnection = await aio_pika.connect_robust(
                 self.url,

@@ -56,7 +56,7 @@ async def serve(scheduler: TaskiqScheduler, args: SchedulerArgs) -> int:
     stop = asyncio.Event()
     _install_stop_handlers(stop)
     try:
-        if not await start_when_reachable(scheduler.broker, stop, scheduler.startup):
+        if not await start_when_reachable(scheduler.broker, stop, scheduler.startup, logger):
             await scheduler.shutdown()
             return 0
     except StartupConfigError as exc:

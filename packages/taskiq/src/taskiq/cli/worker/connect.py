@@ -43,6 +43,7 @@ async def start_when_reachable(
     broker: AsyncBroker,
     stop: asyncio.Event,
     start: Callable[[], Awaitable[None]] | None = None,
+    log: logging.Logger = logger,
 ) -> bool:
     """``broker.startup()`` (or ``start()``) until it succeeds; False if ``stop`` was set first.
 
@@ -50,14 +51,13 @@ async def start_when_reachable(
     (a bug in a startup handler, say) propagates as it is.
     """
     service, address = target_of(broker)
-    backoff = ReconnectBackoff(service, address, log=logger)
+    backoff = ReconnectBackoff(service, address, log=log)
     while not stop.is_set():
         try:
             await (start or broker.startup)()
         except BrokerConfigError as exc:
-            logger.debug("The broker cannot start as configured:", exc_info=exc)
-            line = str(exc) if address in str(exc) else f"Cannot start {service} at {address}: {exc}"
-            raise StartupConfigError(line) from exc
+            log.debug("The broker cannot start as configured:", exc_info=exc)
+            raise StartupConfigError(_one_line(exc, service, address)) from exc
         except TRANSIENT_STARTUP_ERRORS as exc:
             if not await backoff.wait(exc, stop):
                 return False
@@ -65,3 +65,9 @@ async def start_when_reachable(
         backoff.succeeded()
         return True
     return False
+
+
+def _one_line(exc: BrokerConfigError, service: str, address: str) -> str:
+    """The error's own text, prefixed with the broker it is about unless it names it."""
+    text = str(exc)
+    return text if address in text else f"Cannot start {service} at {address}: {text}"
