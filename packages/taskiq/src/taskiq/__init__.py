@@ -24,8 +24,10 @@ from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.depends.progress_tracker import ProgressTracker, TaskProgress, TaskState
 from taskiq.events import TaskiqEvents
 from taskiq.exceptions import (
+    BrokerConfigError,
     BrokerConnectionError,
     BrokerError,
+    BrokerUnreachableError,
     ListenError,
     NoResultError,
     ResultBackendError,
@@ -74,9 +76,11 @@ __all__ = [
     "AsyncResultBackend",
     "AsyncTaskiqDecoratedTask",
     "AsyncTaskiqTask",
+    "BrokerConfigError",
     "BrokerConnectionError",
     "BrokerError",
     "BrokerMessage",
+    "BrokerUnreachableError",
     "Context",
     "DummyResultBackend",
     "InMemoryBroker",
