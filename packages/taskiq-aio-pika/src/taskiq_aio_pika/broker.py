@@ -43,7 +43,8 @@ from taskiq_aio_pika.dead_letters import (
     limit_arguments,
 )
 from taskiq_aio_pika.delays import DelayQueues
-from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors
+from taskiq_aio_pika.driver_logs import quiet_driver_tracebacks
+from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors, check_scheme
 from taskiq_aio_pika.exceptions import TopologyError
 from taskiq_aio_pika.topology import (
     DEFAULT_ROUTING_KEY,
@@ -215,6 +216,11 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         return self._connection is not None
 
     @property
+    def reconnect_target(self) -> tuple[str, str]:
+        """What the worker's reconnect log lines name: the service and its URL, masked."""
+        return "RabbitMQ", mask_url(self.url)
+
+    @property
     def default_routing_key(self) -> str:
         """Routing key of a task without ``queue_name``/``routing_key`` labels."""
         key = self.main_queue.binding_key
@@ -260,6 +266,8 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         options = dict(self.connection_kwargs)
         properties = dict(options.pop("client_properties", None) or {})
         properties.setdefault("connection_name", name)
+        check_scheme(self.url)
+        quiet_driver_tracebacks()
         with amqp_errors("connect", self.url):
             connection: AbstractRobustConnection = await aio_pika.connect_robust(
                 self.url,
@@ -452,13 +460,15 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         """Consume the ``listen_queues`` with a prefetch of ``qos`` per worker.
 
         Deliveries buffered when a connection dropped are skipped: RabbitMQ
-        has already put them back and delivers them again on the new channel.
+        has already put them back and delivers them again on the new channel,
+        which the robust connection reopens with our consumer on it (so this
+        generator rides out the drop, however many deliveries ``qos`` let in).
         """
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         async with self._consuming(inbox.put) as queue_of:
             while True:
                 delivery = await inbox.get()
-                if delivery.channel.is_closed:
+                if _channel_gone(delivery):
                     continue
                 queue = queue_of.get(delivery.consumer_tag or "", self.main_queue.name)
                 yield AckableMessage(
@@ -524,8 +534,12 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
         try:
             yield queue_of
         finally:
-            if not channel.is_closed:
+            # Closed for good, or the robust connection would restore its consumer
+            # (holding up to ``qos`` deliveries for an inbox nobody reads).
+            try:
                 await channel.close()
+            except DRIVER_ERRORS as exc:
+                logger.debug("Closing the consuming channel failed: %r", exc)
 
     def describe(self) -> dict[str, str]:
         """The server (password masked), exchange and queues read, for the worker's banner."""
@@ -545,6 +559,18 @@ def _url_or_default(url: object) -> str:
     if url is None or url is Ellipsis or url == "":
         return DEFAULT_URL
     return str(url)
+
+
+def _channel_gone(delivery: AbstractIncomingMessage) -> bool:
+    """Whether the channel a delivery came on is closed (it cannot be settled there).
+
+    aio-pika raises `ChannelInvalidStateError` instead of answering when the
+    connection under that channel dropped: that counts as closed too.
+    """
+    try:
+        return bool(delivery.channel.is_closed)
+    except CONNECTION_ERRORS:
+        return True
 
 
 def _settler(delivery: AbstractIncomingMessage, action: str) -> Callable[[], Awaitable[None]]:

@@ -2,7 +2,9 @@
 
 Every call into the driver runs inside `amqp_errors(kind, url)`; the *kind*
 says what we were doing, which decides the taskiq class a failure maps to.
-Messages are scrubbed so the connection password never appears.
+Messages are scrubbed so the connection password never appears. At
+connect time a refused login is a `BrokerConfigError` (the worker exits
+once) and anything else a `BrokerUnreachableError` (it waits and retries).
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from contextlib import contextmanager
 from typing import Literal
 
 from aio_pika import exceptions as amqp
-from taskiq.exceptions import BrokerConnectionError, BrokerError, ListenError, SendTaskError
+from taskiq.exceptions import (
+    BrokerConfigError,
+    BrokerConnectionError,
+    BrokerError,
+    BrokerUnreachableError,
+    ListenError,
+    SendTaskError,
+)
 
 from taskiq_aio_pika.exceptions import QueueArgumentsMismatchError, TopologyError
 from taskiq_aio_pika.urls import mask_url, scrub
@@ -46,9 +55,25 @@ def amqp_errors(kind: Kind, url: str) -> Iterator[None]:
     except amqp.DeliveryError as exc:
         raise SendTaskError(_delivery_reason(exc), reason="not confirmed") from exc
     except amqp.ProbableAuthenticationError as exc:
-        raise _connection_error(url, "the login was refused (check user and password)") from exc
+        raise BrokerConfigError(
+            f"RabbitMQ at {mask_url(url)}: the login was refused; check the user and "
+            "password in the URL (and that the user may use its virtual host).",
+        ) from exc
     except DRIVER_ERRORS as exc:
         raise _generic_error(kind, url, exc) from exc
+
+
+def check_scheme(url: str) -> None:
+    """Raise `BrokerConfigError` unless ``url`` is ``amqp://`` or ``amqps://``.
+
+    aio-pika connects to ``http://host:5672`` as if it were AMQP, hiding a typo.
+    """
+    scheme = url.partition("://")[0].lower()
+    if scheme not in ("amqp", "amqps"):
+        raise BrokerConfigError(
+            f"Invalid RabbitMQ URL {mask_url(url)!r}: the scheme must be amqp:// or amqps:// "
+            "(amqp://user:password@host:5672/vhost).",
+        )
 
 
 def _reason(exc: BaseException, url: str) -> str:
@@ -57,7 +82,8 @@ def _reason(exc: BaseException, url: str) -> str:
 
 
 def _connection_error(url: str, reason: str) -> BrokerConnectionError:
-    return BrokerConnectionError(service="RabbitMQ", address=mask_url(url), reason=reason)
+    """Unreachable: the worker waits for it with the shared backoff."""
+    return BrokerUnreachableError(service="RabbitMQ", address=mask_url(url), reason=reason)
 
 
 def _precondition_error(exc: BaseException, url: str) -> TopologyError:
@@ -90,6 +116,8 @@ def _generic_error(kind: Kind, url: str, exc: BaseException) -> BrokerError:
         return _connection_error(url, reason)
     if kind == "send":
         return SendTaskError(f"Publishing to RabbitMQ failed: {reason}", reason=reason)
+    if kind == "declare" and isinstance(exc, CONNECTION_ERRORS):
+        return _connection_error(url, reason)  # lost while declaring: it may come back
     if kind == "declare":
         entity = _ENTITY.search(reason)
         return TopologyError(entity=entity["entity"] if entity else "the topology", reason=reason)

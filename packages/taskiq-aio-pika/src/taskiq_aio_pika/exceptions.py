@@ -1,10 +1,12 @@
 """RabbitMQ-specific errors, all inside taskiq's own hierarchy.
 
     taskiq.exceptions.BrokerError
-    ├── BrokerConnectionError             (taskiq) RabbitMQ unreachable or login refused
-    ├── SendTaskError                     (taskiq) publish nacked, unroutable or timed out
-    └── TopologyError                     a queue/exchange cannot be declared as asked
-        └── QueueArgumentsMismatchError   it exists already with a different argument
+    ├── BrokerConnectionError             (taskiq)
+    │   ├── BrokerUnreachableError        (taskiq) RabbitMQ unreachable: the worker waits
+    │   └── BrokerConfigError             (taskiq) login refused, bad URL: the worker exits
+    │       └── TopologyError             a queue/exchange cannot be declared as asked
+    │           └── QueueArgumentsMismatchError   it exists with a different argument
+    └── SendTaskError                     (taskiq) publish nacked, unroutable or timed out
 
 Driver exceptions (aio-pika, aiormq) never leave the package: `errors.amqp_errors`
 turns them into these, chained with ``from``.
@@ -12,11 +14,11 @@ turns them into these, chained with ``from``.
 
 from __future__ import annotations
 
-from taskiq.exceptions import BrokerError
+from taskiq.exceptions import BrokerConfigError
 
 
-class TopologyError(BrokerError):
-    """RabbitMQ refused to declare or bind an exchange or queue."""
+class TopologyError(BrokerConfigError):
+    """RabbitMQ refused to declare or bind an exchange or queue (it will not heal)."""
 
     __template__ = "RabbitMQ refused to declare {entity}: {reason}"
 

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import nats.errors
-from taskiq.exceptions import TaskiqError
+import nats.js.errors
+from taskiq.exceptions import BrokerConfigError, BrokerUnreachableError, TaskiqError
 
 #: Exceptions raised by nats-py (and the socket layer under it).
 NATS_FAILURES: tuple[type[BaseException], ...] = (
@@ -57,3 +58,26 @@ def describe(exc: BaseException) -> str:
     text = str(exc).strip()
     name = type(exc).__name__
     return f"{name}: {text}" if text and text != name else name
+
+
+@contextmanager
+def streams_errors(*stream_names: str) -> Iterator[None]:
+    """Creating the streams at startup: the server's refusal cannot heal, a timeout can.
+
+    JetStream answering with an API error (an invalid or conflicting stream
+    name, subjects another stream owns) is a `BrokerConfigError`; no answer
+    (JetStream not enabled yet, a restarting server) a `BrokerUnreachableError`.
+    """
+    names = " and ".join(repr(name) for name in stream_names)
+    try:
+        yield
+    except nats.js.errors.APIError as exc:
+        raise BrokerConfigError(
+            f"JetStream refused the streams {names} ({describe(exc)}). Fix the stream "
+            "name or configuration (names cannot contain dots, spaces or wildcards).",
+        ) from exc
+    except NATS_FAILURES as exc:
+        raise BrokerUnreachableError(
+            f"Cannot create or open the JetStream streams {names} ({describe(exc)}); "
+            "check that JetStream is enabled (-js).",
+        ) from exc

@@ -19,9 +19,9 @@ from nats.aio.client import Client
 from nats.js.api import KeyValueConfig
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KeyValue
-from taskiq.exceptions import BrokerConnectionError
+from taskiq.exceptions import BrokerConfigError, BrokerConnectionError, BrokerUnreachableError
 
-from taskiq_nats._errors import nats_errors
+from taskiq_nats._errors import NATS_FAILURES, describe
 
 #: Connection attempts (per server) before `startup()` reports the server unreachable.
 DEFAULT_CONNECT_ATTEMPTS = 3
@@ -33,14 +33,11 @@ DEFAULT_MAX_RECONNECT_ATTEMPTS = -1
 Servers = str | Sequence[str]
 
 
-def servers_text(servers: Servers) -> str:
-    """``servers`` as one comma-separated string (for logs)."""
-    return servers if isinstance(servers, str) else ",".join(servers)
-
-
 logger = logging.getLogger("taskiq_nats")
 
 _CREDENTIALS = re.compile(r"//[^@/]*@")
+#: URL schemes nats-py connects with; anything else fails with a misleading DNS error.
+SCHEMES = ("nats", "tls", "ws", "wss")
 
 
 def server_list(servers: Servers) -> list[str]:
@@ -75,16 +72,43 @@ async def connect(
     options.setdefault("error_cb", events.error)
     options.setdefault("disconnected_cb", events.disconnected)
     options.setdefault("reconnected_cb", events.reconnected)
-    with nats_errors(BrokerConnectionError, service="NATS", address=mask_servers(servers)):
+    check_schemes(servers)
+    try:
         client: Client = await nats.connect(
             server_list(servers),
             # nats-py treats 0 as "forever", so one attempt is not expressible.
             max_reconnect_attempts=max(connect_attempts - 1, 1),
             **options,
         )
+    except NATS_FAILURES as exc:
+        # nats-py raises "no servers"; what went wrong was reported to error_cb.
+        cause = events.last_error or exc
+        raise startup_error(servers, cause) from cause
     client.options["max_reconnect_attempts"] = reconnects
     events.client = client
     return client
+
+
+def check_schemes(servers: Servers) -> None:
+    """Raise `BrokerConfigError` for a URL nats-py cannot use (``http://...``, say)."""
+    for url in server_list(servers):
+        scheme = url.partition("://")[0] if "://" in url else "nats"
+        if scheme not in SCHEMES:
+            raise BrokerConfigError(
+                f"Invalid NATS server URL {mask_servers(url)!r}: the scheme must be one of "
+                f"{', '.join(SCHEMES)} (nats://host:4222).",
+            )
+
+
+def startup_error(servers: Servers, exc: BaseException) -> BrokerConnectionError:
+    """A refused login is a `BrokerConfigError`; anything else may heal (unreachable)."""
+    reason = describe(exc)
+    if "authorization" in reason.lower() or "authentication" in reason.lower():
+        return BrokerConfigError(
+            f"NATS at {mask_servers(servers)} refused the login ({reason}). "
+            "Check the user, password or token in the URL or options.",
+        )
+    return BrokerUnreachableError(service="NATS", address=mask_servers(servers), reason=reason)
 
 
 class _ConnectionLog:
@@ -93,9 +117,12 @@ class _ConnectionLog:
     def __init__(self, on_reconnect: Callable[[], None] | None) -> None:
         self.client: Client | None = None
         self.on_reconnect = on_reconnect
+        #: The last failure nats-py reported; startup names it instead of "no servers".
+        self.last_error: Exception | None = None
 
     async def error(self, exc: Exception) -> None:
         """nats-py reports every failed (re)connect here; startup raises the last one."""
+        self.last_error = exc
         logger.debug("NATS connection error: %r", exc)
 
     async def disconnected(self) -> None:

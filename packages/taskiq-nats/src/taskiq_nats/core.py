@@ -18,7 +18,6 @@ from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
-from taskiq.urls import mask_url
 
 from taskiq_nats import connection, headers
 from taskiq_nats._errors import NOT_STARTED, nats_errors
@@ -51,19 +50,24 @@ class NatsBroker(AsyncBroker):
     def describe(self) -> dict[str, str]:
         """The servers (passwords masked), subject and queue group, for the worker's banner."""
         return {
-            "url": mask_url(connection.servers_text(self.servers)),
+            "url": connection.mask_servers(self.servers),
             "subject": self.subject,
             "queue group": self.queue or "(none: every worker gets every task)",
         }
 
+    @property
+    def reconnect_target(self) -> tuple[str, str]:
+        """What the worker's reconnect log lines name: the service and its servers."""
+        return "NATS", connection.mask_servers(self.servers)
+
     async def startup(self) -> None:
-        """Connect (a clear `BrokerConnectionError` if no server answers)."""
-        await super().startup()
+        """Connect, then start events (`BrokerUnreachableError` if no server answers)."""
         self.client = await connection.connect(
             self.servers,
             self.connect_attempts,
             **self.connection_kwargs,
         )
+        await super().startup()
 
     async def shutdown(self) -> None:
         """Flush what was published and disconnect."""

@@ -33,10 +33,9 @@ from taskiq.acks import AckableMessage
 from taskiq.control import failed_times
 from taskiq.exceptions import BrokerError, SendTaskError
 from taskiq.message import BrokerMessage
-from taskiq.urls import mask_url
 
 from taskiq_nats import connection, headers
-from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
+from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors, streams_errors
 from taskiq_nats.blocked_loop import heartbeat_while_blocked
 from taskiq_nats.dead_letters import (
     DEFAULT_DEAD_LETTER_MAX_AGE,
@@ -125,15 +124,24 @@ class BaseJetStreamBroker(AsyncBroker):
     def describe(self) -> dict[str, str]:
         """The servers (passwords masked), stream, subject and consumer, for the banner."""
         return {
-            "url": mask_url(connection.servers_text(self.servers)),
+            "url": connection.mask_servers(self.servers),
             "stream": self.stream_name,
             "subject": self.subject,
             "consumer": self.durable,
         }
 
+    @property
+    def reconnect_target(self) -> tuple[str, str]:
+        """What the worker's reconnect log lines name: the service and its servers."""
+        return "NATS", connection.mask_servers(self.servers)
+
     async def startup(self) -> None:
-        """Connect, then create the task and dead-letter streams if they are missing."""
-        await super().startup()
+        """Connect, create the task and dead-letter streams if missing, then start events.
+
+        A failure leaves nothing open, so the worker can simply call it again:
+        `BrokerUnreachableError` while the server is away, `BrokerConfigError`
+        when it refuses the login or the streams as configured.
+        """
         self._closing = False
         self.client = await connection.connect(
             self.servers,
@@ -142,14 +150,16 @@ class BaseJetStreamBroker(AsyncBroker):
             **self.connection_kwargs,
         )
         self.js = self.client.jetstream()
-        with nats_errors(
-            BrokerError,
-            f"Cannot create or open the JetStream streams {self.stream_name!r} and "
-            f"{self.dead_letters.stream_name!r}; check that JetStream is enabled (-js)",
-        ):
-            stream = await self._ensure_streams()
+        try:
+            with streams_errors(self.stream_name, self.dead_letters.stream_name):
+                stream = await self._ensure_streams()
             if self.is_worker_process:
                 await check_consumer(self._jetstream(), stream, self.durable, self.subject)
+        except BaseException:
+            await connection.close(self.client)
+            self.client = self.js = None
+            raise
+        await super().startup()
 
     async def shutdown(self) -> None:
         """Stop fetching, hand unfinished deliveries back for redelivery now, disconnect.

@@ -22,6 +22,7 @@ from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.exceptions import ListenError
+from taskiq.reconnect import ReconnectBackoff
 
 from taskiq_nats import connection
 from taskiq_nats._errors import NATS_FAILURES, nats_errors
@@ -33,10 +34,6 @@ logger = logging.getLogger("taskiq_nats")
 DEFAULT_PULL_BATCH = 100
 #: Seconds one fetch waits for messages before asking again.
 DEFAULT_FETCH_TIMEOUT = 2.0
-#: First pause after a failed fetch; it doubles while the failures go on.
-FIRST_RETRY_PAUSE = 0.1
-#: Longest pause between two fetch attempts while the server is unreachable.
-MAX_RETRY_PAUSE = 5.0
 
 
 class PullBasedJetStreamBroker(BaseJetStreamBroker):
@@ -78,7 +75,7 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         self.pull_consume_batch = pull_consume_batch
         self.pull_consume_timeout = pull_consume_timeout or DEFAULT_FETCH_TIMEOUT
         self._request_expires = 0.0
-        self._retry_pause = FIRST_RETRY_PAUSE
+        self._outage = ReconnectBackoff(*self.reconnect_target, log=logger)
 
     async def _messages(self) -> AsyncGenerator[Msg, None]:
         with nats_errors(ListenError):
@@ -97,15 +94,20 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
                 self._batch_size(),
                 timeout=self.pull_consume_timeout,
             )
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+        except (nats.errors.TimeoutError, asyncio.TimeoutError) as exc:
             # An empty fetch: nats-py raises its own TimeoutError, or asyncio's
-            # when the wait for the pull request's reply runs out. Both are normal.
+            # when the wait for the pull request's reply runs out. Both are normal
+            # while connected.
+            if self.client is not None and self.client.is_connected:
+                return []  # nothing to fetch: an idle queue, not a failure
+            if not self.is_closing():
+                await self._recover(exc)
             return []
         except NATS_FAILURES as exc:
             if not self.is_closing():
                 await self._recover(exc)
             return []
-        self._retry_pause = FIRST_RETRY_PAUSE
+        self._outage.succeeded()
         return list(batch)
 
     def _batch_size(self) -> int:
@@ -144,11 +146,8 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         self._adopt_consumer(info)
 
     async def _recover(self, exc: BaseException) -> None:
-        """Wait (doubling up to 5 s), then recreate streams and consumer if they are gone."""
-        pause = self._retry_pause
-        logger.warning("Fetching tasks failed (%r); retrying in %.1f s.", exc, pause)
-        await asyncio.sleep(pause)
-        self._retry_pause = min(pause * 2, MAX_RETRY_PAUSE)
+        """Wait (the shared backoff), then recreate streams and consumer if they are gone."""
+        await self._outage.wait(exc)
         await self._restore_topology()
 
     async def _restore_topology(self) -> None:

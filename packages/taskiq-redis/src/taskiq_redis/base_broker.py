@@ -10,13 +10,14 @@ from typing import Any
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.reconnect import ReconnectBackoff
 from taskiq.urls import mask_url
 
 from taskiq_redis.connection import Connector, UsesConnector
 
 logger = logging.getLogger("taskiq_redis")
 
-#: Longest pause between reconnection attempts of a listening worker (s).
+#: Longest pause between two retries of one command (s).
 MAX_RECONNECT_PAUSE = 2.0
 
 
@@ -43,10 +44,28 @@ class BaseRedisBroker(UsesConnector, AsyncBroker):
         server = mask_url(self._url) if plain else self.connector.address.address
         return {"url": server, "queue": self.queue_name}
 
+    @property
+    def reconnect_target(self) -> tuple[str, str]:
+        """What the worker's reconnect log lines name: the service and where it is."""
+        return "Redis", BaseRedisBroker.describe(self)["url"]
+
     async def startup(self) -> None:
-        """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""
-        await super().startup()
+        """Check that Redis answers, prepare the queue, then start events and results.
+
+        Raises `BrokerUnreachableError` (the worker waits and retries) or
+        `BrokerConfigError` (a refused login). Nothing user-visible has run
+        before Redis answered, so a failed startup can simply be tried again.
+        """
         await self.connector.check()
+        await self._prepare()
+        await super().startup()
+
+    def reconnect_backoff(self) -> ReconnectBackoff:
+        """The shared backoff (1 s doubling to 30 s) for one outage, logging as ours."""
+        return ReconnectBackoff(*self.reconnect_target, log=logger)
+
+    async def _prepare(self) -> None:
+        """What a broker sets up in Redis once it answers (consumer groups, ...)."""
 
     async def shutdown(self) -> None:
         """Stop middlewares and results, then close every connection."""
@@ -55,7 +74,10 @@ class BaseRedisBroker(UsesConnector, AsyncBroker):
 
 
 class Backoff:
-    """Pauses between reconnection attempts: 50 ms doubling to `MAX_RECONNECT_PAUSE`."""
+    """Short pauses between retries of one command (settling): 50 ms doubling to 2 s.
+
+    Reconnecting after an outage uses the shared `ReconnectBackoff` instead.
+    """
 
     def __init__(self) -> None:
         self.pause = 0.05

@@ -7,7 +7,10 @@ the caller names (``SendTaskError`` for a kick, ``ResultGetError`` for a read,
 password: `RedisAddress` knows the secret and scrubs it from any driver text.
 
 `TRANSIENT_ERRORS` are the failures a worker rides out by reconnecting (a
-dropped connection, a restarting or failing-over server).
+dropped connection, a restarting or failing-over server). At startup,
+`connection_error` tells the two kinds apart for the worker: a refused login
+is a `BrokerConfigError` (it exits once), anything else a
+`BrokerUnreachableError` (it waits with the shared backoff).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from redis.exceptions import (
+    AuthenticationError,
+    AuthenticationWrongNumberOfArgsError,
     ClusterDownError,
+    NoPermissionError,
     ReadOnlyError,
     RedisClusterException,
     RedisError,
@@ -26,7 +32,12 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from taskiq.exceptions import BrokerConnectionError, TaskiqError
+from taskiq.exceptions import (
+    BrokerConfigError,
+    BrokerConnectionError,
+    BrokerUnreachableError,
+    TaskiqError,
+)
 
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     RedisConnectionError,
@@ -93,9 +104,18 @@ def translated(
         raise error(**details, reason=address.reason(exc), address=str(address)) from exc
 
 
+#: Redis answered, and said no: waiting will not change its mind.
+_LOGIN_REFUSED = (AuthenticationError, AuthenticationWrongNumberOfArgsError, NoPermissionError)
+
+
 def connection_error(address: RedisAddress, exc: BaseException) -> BrokerConnectionError:
     """The error a broker or backend raises when it cannot reach Redis at startup."""
-    return BrokerConnectionError(service="Redis", address=str(address), reason=address.reason(exc))
+    if isinstance(exc, _LOGIN_REFUSED):
+        return BrokerConfigError(
+            f"Redis at {address} refused the login ({address.scrub(str(exc))}). "
+            "Check the user name and password in the URL or the password= option.",
+        )
+    return BrokerUnreachableError(service="Redis", address=str(address), reason=address.reason(exc))
 
 
 def bad_url_error(url: str, exc: BaseException) -> BrokerConnectionError:
@@ -105,11 +125,11 @@ def bad_url_error(url: str, exc: BaseException) -> BrokerConnectionError:
     """
     address = RedisAddress.from_url(url)
     if isinstance(exc, TypeError):
-        return BrokerConnectionError(
+        return BrokerConfigError(
             f"Invalid connection option for Redis at {address}: {address.scrub(str(exc))}. "
             "Extra keyword arguments are passed to redis-py's connection pool; check their names.",
         )
-    return BrokerConnectionError(
+    return BrokerConfigError(
         f"Invalid Redis URL for {address}: {address.scrub(str(exc))}. "
         "Use redis://[[user]:password@]host[:port][/db], rediss://... or unix:///path.",
     )

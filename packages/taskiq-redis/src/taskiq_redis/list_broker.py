@@ -16,7 +16,7 @@ from taskiq.acks import AckableMessage
 from taskiq.exceptions import SendTaskError
 from taskiq.message import BrokerMessage
 
-from taskiq_redis.base_broker import Backoff, BaseRedisBroker
+from taskiq_redis.base_broker import BaseRedisBroker
 from taskiq_redis.errors import TRANSIENT_ERRORS, translated
 
 logger = logging.getLogger("taskiq_redis.list_broker")
@@ -55,14 +55,13 @@ class ListQueueBroker(BaseRedisBroker):
 
     async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Pop messages one at a time, reconnecting whenever Redis goes away."""
-        backoff = Backoff()
+        outage = self.reconnect_backoff()
         while True:
             try:
                 popped: Any = await self.redis.brpop([self.queue_name], timeout=BRPOP_TIMEOUT)
             except TRANSIENT_ERRORS as exc:
-                logger.warning("Redis unreachable (%s); retrying in %.2f s.", exc, backoff.pause)
-                await backoff.wait()
+                await outage.wait(exc)
                 continue
-            backoff.reset()
+            outage.succeeded()
             if popped is not None:
                 yield popped[1]

@@ -17,7 +17,7 @@ from taskiq.acks import AckableMessage
 from taskiq.exceptions import SendTaskError
 from taskiq.message import BrokerMessage
 
-from taskiq_redis.base_broker import Backoff, BaseRedisBroker
+from taskiq_redis.base_broker import BaseRedisBroker
 from taskiq_redis.errors import TRANSIENT_ERRORS, translated
 
 logger = logging.getLogger("taskiq_redis.pubsub_broker")
@@ -40,19 +40,21 @@ class PubSubBroker(BaseRedisBroker):
 
     async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Yield every message published on the channel, resubscribing after a drop."""
-        backoff = Backoff()
+        outage = self.reconnect_backoff()
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            failure: BaseException | None = None
             try:
                 await pubsub.subscribe(self.queue_name)
-                backoff.reset()
+                outage.succeeded()
                 while True:
                     message: Any = await pubsub.get_message(timeout=1.0)
                     if message is not None and message.get("type") == "message":
                         yield message["data"]
             except TRANSIENT_ERRORS as exc:
-                logger.warning("Subscription lost (%s); resubscribing.", exc)
+                failure = exc
             finally:
                 with contextlib.suppress(*TRANSIENT_ERRORS):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
-            await backoff.wait()
+            if failure is not None:
+                await outage.wait(failure)

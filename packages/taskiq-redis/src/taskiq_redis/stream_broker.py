@@ -37,7 +37,7 @@ from redis.exceptions import ResponseError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.control import failed_times, log_dead_lettered, malformed
-from taskiq.exceptions import BrokerConnectionError, ListenError, SendTaskError
+from taskiq.exceptions import BrokerUnreachableError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
 from taskiq.receiver.keepalive import BlockedLoopKeepAlive
 
@@ -177,10 +177,9 @@ class RedisStreamBroker(BaseRedisBroker):
 
     # -- lifecycle -------------------------------------------------------
 
-    async def startup(self) -> None:
-        """Check that Redis answers (else `BrokerConnectionError`), then create the groups."""
-        await super().startup()
-        with translated(BrokerConnectionError, self.connector.address, service="Redis"):
+    async def _prepare(self) -> None:
+        """Create the consumer groups (`startup` calls it once Redis answers)."""
+        with translated(BrokerUnreachableError, self.connector.address, service="Redis"):
             await self._declare_groups()
 
     async def _declare_groups(self) -> None:
@@ -318,11 +317,13 @@ class RedisStreamBroker(BaseRedisBroker):
 
     async def _fetch_with_reconnect(self) -> list[Delivery]:
         backoff = Backoff()
+        outage = self.reconnect_backoff()
         while True:
             try:
-                return await self._fetch()
+                fetched = await self._fetch()
             except TRANSIENT_ERRORS as exc:
-                logger.warning("Redis unreachable (%s); retrying in %.2f s.", exc, backoff.pause)
+                await outage.wait(exc)
+                continue
             except ResponseError as exc:
                 if not _lost_group(exc):
                     raise ListenError(reason=self.connector.address.reason(exc)) from exc
@@ -332,7 +333,10 @@ class RedisStreamBroker(BaseRedisBroker):
                 )
                 with contextlib.suppress(*TRANSIENT_ERRORS):
                     await self._declare_groups()
-            await backoff.wait()
+                await backoff.wait()
+                continue
+            outage.succeeded()
+            return fetched
 
     async def _fetch(self) -> list[Delivery]:
         loop = asyncio.get_running_loop()

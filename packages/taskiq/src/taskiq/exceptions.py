@@ -3,7 +3,8 @@
     TaskiqError
     ├── BrokerError                       a broker could not do its job
     │   ├── BrokerConnectionError         the service is unreachable or refused us
-    │   ├── BrokerConfigError             the broker's settings cannot work as given
+    │   │   ├── BrokerUnreachableError    transient: the worker waits and retries
+    │   │   └── BrokerConfigError         cannot heal: bad URL/option/login/name
     │   ├── SendTaskError                 a kick failed; the task was NOT sent
     │   │   └── SharedBrokerSendTaskError a shared task has no default broker
     │   ├── ListenError                   the broker cannot deliver messages
@@ -81,15 +82,22 @@ class BrokerConnectionError(BrokerError):
     )
 
 
-class BrokerConfigError(BrokerError):
-    """The broker's settings cannot work (a bad name, a clash with another app).
+class BrokerUnreachableError(BrokerConnectionError):
+    """The service did not answer (refused, reset, timed out): it may come back.
 
-    Retrying or restarting will not help, so a worker child whose broker
-    raises it at start-up exits once, the way a child that cannot import the
-    application does, instead of being restarted in a loop.
+    ``taskiq worker`` and ``taskiq scheduler`` wait for it with
+    `taskiq.reconnect.ReconnectBackoff` instead of exiting.
     """
 
-    __template__ = "The broker's settings cannot work: {reason}. Fix them and start again."
+
+class BrokerConfigError(BrokerConnectionError):
+    """The broker cannot work as configured, however long we wait.
+
+    A bad URL scheme, an unknown option, a refused login, an invalid queue or
+    stream name: ``taskiq worker`` exits once (non-zero) instead of retrying.
+    """
+
+    __template__ = "The broker is misconfigured: {reason}. Fix the setting and start again."
 
 
 class SendTaskError(BrokerError):

@@ -12,6 +12,7 @@ from taskiq.api.scheduler import run_scheduler_task
 from taskiq.cli.common_args import configure_logging
 from taskiq.cli.scheduler.args import SchedulerArgs
 from taskiq.cli.utils import CLIImportError, add_app_dir, import_object, import_tasks
+from taskiq.cli.worker.connect import StartupConfigError, start_when_reachable
 from taskiq.scheduler.scheduler import TaskiqScheduler
 
 logger = logging.getLogger("taskiq.cli.scheduler")
@@ -55,7 +56,13 @@ async def serve(scheduler: TaskiqScheduler, args: SchedulerArgs) -> int:
     stop = asyncio.Event()
     _install_stop_handlers(stop)
     try:
-        await scheduler.startup()
+        if not await start_when_reachable(scheduler.broker, stop, scheduler.startup, logger):
+            await scheduler.shutdown()
+            return 0
+    except StartupConfigError as exc:
+        logger.error("%s", exc.line)
+        await scheduler.shutdown()
+        return 1
     except Exception:
         logger.exception("The scheduler failed to start.")
         await scheduler.shutdown()

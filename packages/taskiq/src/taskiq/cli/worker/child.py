@@ -1,7 +1,8 @@
 """One worker child: import the application, then run tasks until told to stop.
 
 The child speaks to its supervisor through a pipe: it sends ``"ready"`` once
-the broker has started and ``"retiring"`` when it has taken its
+the broker has started (waiting for an unreachable one, see `connect`), ``"fatal:<line>"``
+before exiting on a configuration error, and ``"retiring"`` when it has taken its
 ``--max-tasks-per-child`` messages (it then finishes them and exits, while
 its replacement starts). The supervisor never writes to the pipe, so the
 pipe becoming readable means the supervisor is gone: the child stops too.
@@ -23,13 +24,14 @@ import signal
 import sys
 from concurrent.futures import Executor
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NoReturn
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.cli.common_args import configure_logging
 from taskiq.cli.utils import CLIImportError, add_app_dir, import_object, import_tasks
 from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.banner import log_banner
+from taskiq.cli.worker.connect import StartupConfigError, start_when_reachable
 from taskiq.cli.worker.executor import build_executor
 from taskiq.cli.worker.fetching import steady_listen
 from taskiq.exceptions import BrokerConfigError
@@ -40,6 +42,8 @@ logger = logging.getLogger("taskiq.worker")
 
 #: Exit code of a child that cannot load the application: restarting it would not help.
 EXIT_CONFIG_ERROR = 3
+#: Pipe message sent just before exiting with `EXIT_CONFIG_ERROR`: the line to log.
+FATAL_PREFIX = "fatal:"
 _BACKSTOP_SLACK = 1.0
 
 
@@ -54,14 +58,18 @@ def run_child(args: WorkerArgs, slot: int, conn: Connection) -> None:
     AsyncBroker.is_worker_process = True
     try:
         broker, receiver_cls = load_application(args)
+    except BrokerConfigError as exc:  # e.g. a URL the broker's constructor rejected
+        logger.debug("Cannot load the application:", exc_info=exc)
+        _exit_misconfigured(conn, f"Cannot load the application: {exc}")
     except Exception as exc:
         logger.error("Cannot load the application: %s", exc, exc_info=_traceback_of(exc))
         sys.exit(EXIT_CONFIG_ERROR)
     try:
         asyncio.run(serve(broker, receiver_cls, args, conn))
-    except BrokerConfigError as exc:  # restarting the child would fail the same way
-        logger.error("The broker cannot start: %s", exc)
-        sys.exit(EXIT_CONFIG_ERROR)
+    except StartupConfigError as exc:
+        _exit_misconfigured(conn, exc.line)
+    except BrokerConfigError as exc:  # raised after start-up: restarting would fail alike
+        _exit_misconfigured(conn, f"The broker cannot work as configured: {exc}")
 
 
 def load_application(args: WorkerArgs) -> tuple[AsyncBroker, type[Receiver]]:
@@ -97,7 +105,8 @@ async def serve(
     stop = asyncio.Event()
     _watch_for_stop(stop, conn)
     broker.is_worker_process = True
-    await broker.startup()
+    if not await start_when_reachable(broker, stop):
+        return
     log_banner(broker, args)
     _send(conn, "ready")
     executor = build_executor(
@@ -200,6 +209,12 @@ def _stop_requested(stop: asyncio.Event, reason: str) -> None:
     if not stop.is_set():
         logger.info("Stop requested (%s).", reason)
         stop.set()
+
+
+def _exit_misconfigured(conn: Connection, line: str) -> NoReturn:
+    """Tell the supervisor why (it logs the line once for all children), then exit."""
+    _send(conn, FATAL_PREFIX + line)
+    sys.exit(EXIT_CONFIG_ERROR)
 
 
 def _send(conn: Connection, message: str) -> None:

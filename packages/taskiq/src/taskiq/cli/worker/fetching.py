@@ -1,4 +1,5 @@
-"""What a worker process adds around ``broker.listen()``: a fetch limit.
+"""What a worker process adds around ``broker.listen()``: a fetch limit, and
+reopening it after a failure (`taskiq.cli.worker.relisten`).
 
 A child that has reached ``--max-tasks-per-child`` must not take one message
 more than it will run (anything fetched and never started would be stranded
@@ -19,6 +20,8 @@ from typing import Any
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.acks import AckableMessage
+from taskiq.cli.worker.relisten import relisten
+from taskiq.reconnect import ReconnectBackoff, target_of
 
 logger = logging.getLogger("taskiq.worker")
 
@@ -40,8 +43,10 @@ def steady_listen(
     had_own = "listen" in vars(broker)
     original = broker.listen
 
+    backoff = ReconnectBackoff(*target_of(broker), log=logger)
+
     def steady() -> AsyncGenerator[Delivery, None]:
-        return _steady_stream(broker, original(), limit, on_limit)
+        return _steady_stream(broker, relisten(original, backoff), limit, on_limit)
 
     # The receiver calls ``broker.listen()``; replacing it on the instance keeps
     # every broker usable without a cooperating subclass.

@@ -32,7 +32,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from taskiq.cli.worker.args import WorkerArgs
-from taskiq.cli.worker.child import EXIT_CONFIG_ERROR, run_child
+from taskiq.cli.worker.child import EXIT_CONFIG_ERROR, FATAL_PREFIX, run_child
 from taskiq.cli.worker.reload_gate import ReloadGate
 
 logger = logging.getLogger("taskiq.worker")
@@ -61,6 +61,8 @@ class Child:
     replaces: list[Child] = field(default_factory=list)
     #: Started by the worker's start or a reload: reloads wait until it is ready.
     holds_reloads: bool = False
+    #: Why it is about to exit with `EXIT_CONFIG_ERROR` (a "fatal:" message), if it said.
+    fatal: str | None = None
 
     @property
     def label(self) -> str:
@@ -174,6 +176,8 @@ class Supervisor:
             self._on_ready(child)
         elif message == "retiring":
             self._on_retiring(child)
+        elif isinstance(message, str) and message.startswith(FATAL_PREFIX):
+            child.fatal = message[len(FATAL_PREFIX) :]
 
     def _on_ready(self, child: Child) -> None:
         child.ready = True
@@ -233,14 +237,19 @@ class Supervisor:
         self._schedule_restart(child)
 
     def _on_config_error(self, child: Child) -> None:
+        cannot = child.fatal or f"{child.label} cannot load the application"
         if child.replaces:
             kept = ", ".join(previous.label for previous in child.replaces)
             logger.error("New code cannot be loaded; %s keeps running.", kept)
+            if child.fatal:
+                logger.error("%s", child.fatal)
             return
         if self.args.reload:
-            logger.error("%s cannot load the application; waiting for a change.", child.label)
+            logger.error("%s; waiting for a change.", cannot.rstrip("."))
             return
-        logger.error("%s cannot load the application (see above); stopping.", child.label)
+        # One line for the whole worker: the other children stop without repeating it.
+        see_above = "" if child.fatal else " (see above)"
+        logger.error("%s%s; stopping.", cannot.rstrip("."), see_above)
         self.begin_stop(1)
 
     def _schedule_restart(self, child: Child) -> None:
