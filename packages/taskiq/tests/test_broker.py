@@ -314,3 +314,30 @@ def test_task_in_a_script_run_as_main_is_named_after_the_file(tmp_path: Path) ->
         check=True,
     )
     assert completed.stdout.strip() == "my_jobs:cleanup"
+
+
+async def test_a_retried_startup_runs_its_startup_handlers_once() -> None:
+    """The worker retries a startup that failed on an unreachable result backend."""
+    from taskiq import InMemoryBroker, TaskiqEvents
+    from taskiq.result_backends.inmemory import InmemoryResultBackend
+
+    class FlakyBackend(InmemoryResultBackend):
+        attempts = 0
+
+        async def startup(self) -> None:
+            FlakyBackend.attempts += 1
+            if FlakyBackend.attempts == 1:
+                raise ConnectionRefusedError("result backend is down")
+
+    broker = InMemoryBroker().with_result_backend(FlakyBackend())
+    calls: list[str] = []
+    broker.add_event_handler(TaskiqEvents.CLIENT_STARTUP, lambda state: calls.append("up"))
+    with pytest.raises(ConnectionRefusedError):
+        await broker.startup()
+    await broker.startup()
+    assert calls == ["up"]
+    assert FlakyBackend.attempts == 2
+    await broker.shutdown()
+    await broker.startup()  # after a shutdown, a new startup runs everything again
+    assert calls == ["up", "up"]
+    await broker.shutdown()

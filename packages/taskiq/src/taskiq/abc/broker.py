@@ -128,6 +128,9 @@ class AsyncBroker(ABC):
         self.event_handlers: defaultdict[TaskiqEvents, list[Callable[[TaskiqState], Any]]]
         self.event_handlers = defaultdict(list)
         self.state = TaskiqState()
+        #: Steps of `startup` already done: a retried startup (the worker retries one
+        #: that failed on an unreachable server) does not run them twice.
+        self._started_steps: set[str] = set()
         self.dependency_overrides: dict[Any, Any] = {}
         self.custom_dependency_context: dict[Any, Any] = {}
         #: Set by the receiver while it consumes `listen`: how many more deliveries it
@@ -165,12 +168,20 @@ class AsyncBroker(ABC):
         sets it before calling this), the client otherwise.
         """
         worker = self.is_worker_process
-        await self._fire(TaskiqEvents.WORKER_STARTUP if worker else TaskiqEvents.CLIENT_STARTUP)
-        await self.middleware_chain.startup()
-        await self.result_backend.startup()
+        event = TaskiqEvents.WORKER_STARTUP if worker else TaskiqEvents.CLIENT_STARTUP
+        await self._once("events", lambda: self._fire(event))
+        await self._once("middlewares", self.middleware_chain.startup)
+        await self._once("results", self.result_backend.startup)
+
+    async def _once(self, step: str, start: Callable[[], Awaitable[None]]) -> None:
+        """Run one startup step unless an earlier, failed `startup` call already did."""
+        if step not in self._started_steps:
+            await start()
+            self._started_steps.add(step)
 
     async def shutdown(self) -> None:
         """Fire the shutdown event of this side, then stop middlewares and results."""
+        self._started_steps.clear()
         worker = self.is_worker_process
         await self._fire(TaskiqEvents.WORKER_SHUTDOWN if worker else TaskiqEvents.CLIENT_SHUTDOWN)
         await self.middleware_chain.shutdown()
