@@ -13,6 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from taskiq import Context, TaskiqDepends
+from taskiq.control import ReasonKind
 from taskiq.exceptions import BrokerConnectionError, BrokerError, SendTaskError
 from taskiq_aio_kafka import AioKafkaBroker, RetryPolicy, Topic, TopicConfig
 
@@ -141,10 +142,11 @@ async def test_rejected_task_goes_to_dead_letters_and_replays(
             if letters:
                 break
             await asyncio.sleep(0.1)
-        assert [(ltr.task_id, ltr.task_name, ltr.origin) for ltr in letters] == [
+        assert [(ltr.task_id, ltr.task_name, ltr.queue) for ltr in letters] == [
             (task.task_id, "poison", broker.default_topic)
         ]
-        assert letters[0].reason == "rejected by the worker"
+        assert letters[0].reason == "rejected by the task"
+        assert letters[0].delivery_count == 1
         healed.set()
         assert await broker.replay_dead_letter(letters[0].id)
         await eventually(lambda: runs == ["x", "x"])
@@ -176,8 +178,8 @@ async def test_failed_deliveries_retry_then_dead_letter(
             if letters:
                 break
             await asyncio.sleep(0.1)
-        assert [(ltr.task_name, ltr.deliveries, ltr.reason) for ltr in letters] == [
-            ("flaky", 3, "failed 3 deliveries")
+        assert [(ltr.task_name, ltr.delivery_count, ltr.reason) for ltr in letters] == [
+            ("flaky", 3, "failed 3 times")
         ]
         assert await broker.delete_dead_letters(letters[0].id, "12345") == 1
         assert await broker.dead_letters() == []
@@ -255,8 +257,8 @@ async def test_undecodable_record_is_dead_lettered_and_the_rest_runs(
             if letters:
                 break
             await asyncio.sleep(0.1)
-        assert [(ltr.data, ltr.reason, ltr.task_id) for ltr in letters] == [
-            (b"\xffnot a task", "rejected by the worker", None)
+        assert [(ltr.message, ltr.kind, ltr.task_id) for ltr in letters] == [
+            (b"\xffnot a task", ReasonKind.MALFORMED, None)
         ]
 
 

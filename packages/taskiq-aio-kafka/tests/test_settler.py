@@ -7,10 +7,12 @@ dead-letter store is a list (or a failing function).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from aiokafka.errors import KafkaConnectionError
 from taskiq_aio_kafka import headers as hdr
 from taskiq_aio_kafka.settler import RetryPolicy, Settler
@@ -82,14 +84,35 @@ async def test_ack_finishes_once() -> None:
 async def test_reject_dead_letters_then_finishes() -> None:
     settler, reader, stored = make()
     await settler.hand_out(FakeRecord(1)).reject()  # type: ignore[arg-type, misc]
-    assert stored == [(1, "rejected by the worker", 0)]
+    assert stored == [(1, "rejected", 1)]
     assert reader.finished_offsets == [1]
 
 
-async def test_a_failed_dead_letter_leaves_the_offset_unfinished() -> None:
+async def test_dead_letter_stores_the_receivers_reason_and_logs_it_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settler, reader, stored = make()
+    record = FakeRecord(6, headers=((hdr.TASK_ID, b"abc"), (hdr.TASK_NAME, b"app:nope")))
+    message = settler.hand_out(record)  # type: ignore[arg-type]
+    assert message.dead_letter is not None
+    with caplog.at_level(logging.WARNING):
+        await message.dead_letter("unknown task 'app:nope'")  # type: ignore[misc]
+        await message.dead_letter("again")  # type: ignore[misc]
+        await message.ack()  # type: ignore[misc]
+    assert stored == [(6, "unknown task 'app:nope'", 1)]
+    assert reader.finished_offsets == [6]
+    assert [r.getMessage() for r in caplog.records] == [
+        "Dead-lettered task 'app:nope' [abc] from 't': unknown task 'app:nope'."
+    ]
+
+
+async def test_a_failed_dead_letter_leaves_the_offset_unfinished(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     settler, reader, _ = make(fail_dead_letters=True)
     await settler.hand_out(FakeRecord(1)).reject()  # type: ignore[arg-type, misc]
     assert reader.finished_offsets == []
+    assert not [r for r in caplog.records if r.getMessage().startswith("Dead-lettered")]
 
 
 async def test_nack_retries_locally_then_dead_letters() -> None:
@@ -101,7 +124,7 @@ async def test_nack_retries_locally_then_dead_letters() -> None:
         await until(lambda: settler.ready)
         assert settler.ready.popleft() == record
     await settler.hand_out(record).nack()  # type: ignore[arg-type, misc]
-    assert stored == [(7, "failed 3 deliveries", 3)]
+    assert stored == [(7, "failed 3 times", 3)]
     assert reader.finished_offsets == [7]
 
 
@@ -109,7 +132,7 @@ async def test_failures_recorded_on_the_record_count_too() -> None:
     settler, _, stored = make(max_deliveries=3)
     record = FakeRecord(2, headers=((hdr.DELIVERIES, b"2"),))
     await settler.hand_out(record).nack()  # type: ignore[arg-type, misc]
-    assert stored == [(2, "failed 3 deliveries", 3)]
+    assert stored == [(2, "failed 3 times", 3)]
 
 
 async def test_nack_while_closing_leaves_the_record_for_the_next_owner() -> None:

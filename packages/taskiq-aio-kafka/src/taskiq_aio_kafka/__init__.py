@@ -2,7 +2,8 @@
 
 Taskiq's documented names (``AioKafkaBroker``, ``Topic``, ``configure_producer``,
 ``configure_consumer``, ``@broker.task(topic=...)``, ``kicker().with_topic(...)``)
-with acknowledged sends, contiguous offset commits, dead letters and delays.
+with acknowledged sends, contiguous offset commits, dead letters (the core
+`taskiq.DeadLetterStore` contract; ``DeadLetter`` here is the core type) and delays.
 """
 
 from taskiq_aio_kafka.broker import AioKafkaBroker

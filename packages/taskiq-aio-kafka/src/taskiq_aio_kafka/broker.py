@@ -10,7 +10,8 @@ them together.
 - `Settler`: ack/reject/nack of one record, local retries with backoff;
 - `KeyGate` (``key_ordering=True``): one running task per record key;
 - `DelayedMover`: the delay topic;
-- `DeadLetterStore`: the dead-letter topic (public methods in `DeadLetterMethods`).
+- `DeadLetterTopic`: the dead-letter topic; `dead_letter_store()` (in
+  `DeadLetterMethods`) is the core `DeadLetterStore` contract over it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
+from taskiq.urls import mask_url
 
 from taskiq_aio_kafka import headers as hdr
 from taskiq_aio_kafka.connection import (
@@ -37,7 +39,7 @@ from taskiq_aio_kafka.connection import (
 )
 from taskiq_aio_kafka.consumption import Consumption
 from taskiq_aio_kafka.dead_letter_methods import DeadLetterMethods
-from taskiq_aio_kafka.dead_letters import DeadLetterStore
+from taskiq_aio_kafka.dead_letter_topic import DeadLetterTopic
 from taskiq_aio_kafka.errors import KAFKA_FAILURES, NOT_STARTED, kafka_errors
 from taskiq_aio_kafka.kicker import KEY_LABEL, TOPIC_LABEL, AioKafkaDecoratedTask
 from taskiq_aio_kafka.settler import RetryPolicy
@@ -49,6 +51,8 @@ logger = logging.getLogger("taskiq_aio_kafka")
 DEFAULT_GROUP = "taskiq"
 #: Seconds the group's rebalance timeout leaves beyond ``revoke_timeout``.
 REBALANCE_SLACK = 10.0
+#: Milliseconds the dead-letter reader's fetch at the end of the topic waits for more.
+DEAD_LETTER_FETCH_WAIT_MS = 100
 #: Consumer options that only a group consumer may have (not the dead-letter reader).
 _GROUP_OPTIONS = frozenset(
     {
@@ -118,7 +122,7 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
         self._producer: AIOKafkaProducer | None = None
         self._consumption: Consumption | None = None
         self._closing = False
-        self.dead_letter_store = DeadLetterStore(
+        self._dead_topic = DeadLetterTopic(
             self.topology.dead_letter_topic, self._started_producer, self._dead_letter_consumer
         )
 
@@ -174,6 +178,15 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
             labels[TOPIC_LABEL] = self.topology.add(topic)
         return super().task(task_name, **labels)
 
+    def describe(self) -> dict[str, str]:
+        """The bootstrap servers, the task topics and the consumer group, for the banner."""
+        servers = self.bootstrap_servers
+        return {
+            "url": mask_url(servers if isinstance(servers, str) else ",".join(servers)),
+            "topics": ", ".join(self.topology.topics),
+            "consumer group": str(self.consumer_options.get("group_id")),
+        }
+
     # -- lifecycle -------------------------------------------------------
 
     async def startup(self) -> None:
@@ -220,7 +233,7 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
             revoke_timeout=self.revoke_timeout,
             key_ordering=self.key_ordering,
             send=self._send,
-            dead_letter=self.dead_letter_store.put,
+            dead_letter=self._dead_topic.put,
             is_closing=self._is_closing,
         )
         topics = self.topology.listened()
@@ -322,7 +335,10 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
     # -- dead letters ----------------------------------------------------
 
     def _dead_letter_consumer(self) -> AIOKafkaConsumer:
+        """A group-less reader of the dead-letter topic: from the oldest record kept, and
+        quick to answer at the end (it reads to the end and stops)."""
         options = {k: v for k, v in self.consumer_options.items() if k not in _GROUP_OPTIONS}
+        options.update(auto_offset_reset="earliest", fetch_max_wait_ms=DEAD_LETTER_FETCH_WAIT_MS)
         return AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             group_id=None,

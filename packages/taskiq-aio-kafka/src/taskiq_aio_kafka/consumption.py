@@ -1,15 +1,18 @@
 """A worker's consuming side, wired once: reader, settler, key gate and delay mover.
 
 `Consumption.messages` is the loop behind ``broker.listen()``: retries and
-released same-key records first (they are already tracked), then a fetch of as
-many records as the receiver has room for. Delay-topic records go to the
-mover, keyed records wait behind their key, the rest go to the receiver.
+released same-key records first (they are already tracked), then the records
+of the last fetch, then a fetch of as many records as the receiver has room
+for. Delay-topic records go to the mover, keyed records wait behind their key,
+the rest go to the receiver. Fetched records wait here, not in the loop, so a
+``listen()`` closed and opened again carries on where the last one stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncGenerator, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -50,11 +53,14 @@ class Consumption:
         self.gate = KeyGate() if key_ordering else None
         self.settler = Settler(self.reader, policy, dead_letter, is_closing, self._done)
         self.mover = DelayedMover(send, self.reader.finished)
+        #: Fetched records that may run, not handed out yet, in fetch order.
+        self.fetched: deque[Record] = deque()
         self._fetch_failures = 0
 
     async def stop(self) -> None:
         """Cancel local retries and delay waits, commit, leave the group."""
         self.settler.stop()
+        self.fetched.clear()
         await self.mover.stop()
         await self.reader.stop()
 
@@ -64,14 +70,12 @@ class Consumption:
         """Messages for the receiver until the broker closes; ``room`` bounds each fetch."""
         settler, reader = self.settler, self.reader
         while not self.is_closing():
-            if settler.ready:
-                record = settler.ready.popleft()
+            if settler.ready or self.fetched:
+                record = (settler.ready or self.fetched).popleft()
                 if reader.owns(record):
                     yield settler.hand_out(record)
                 continue
-            for record in await self._fetch(room()):
-                if self._admit(record):
-                    yield settler.hand_out(record)
+            self.fetched.extend(r for r in await self._fetch(room()) if self._admit(r))
 
     async def _fetch(self, room: int | None) -> list[Record]:
         """One fetch; after a failure, wait with the shared backoff and return nothing."""
@@ -106,6 +110,9 @@ class Consumption:
             self.settler.ready.append(following)
 
     def _revoked(self, partitions: set[TopicPartition]) -> None:
+        kept = [r for r in self.fetched if TopicPartition(r.topic, r.partition) not in partitions]
+        self.fetched.clear()
+        self.fetched.extend(kept)
         self.settler.forget(partitions)
         self.mover.forget(partitions)
         if self.gate is not None:

@@ -1,147 +1,155 @@
-"""The dead-letter topic: records that must not run again until someone replays them.
+"""The dead-letter topic as the core `DeadLetterStore` contract.
 
-A record lands here when the receiver rejects it (undecodable, unknown task,
-``Context.reject()``) or after ``max_deliveries`` failed deliveries. The copy
-keeps the value, key and headers, plus headers saying why, from which topic and
-when. The topic has one partition, so a dead letter's id is its offset.
-
-Kafka cannot delete one record, so replaying or deleting a dead letter appends
-a small marker record (header ``taskiq-dead-letter-settles``) and listing skips
-settled letters. Retention (``retention.ms`` of the topic) eventually removes
-both.
+A record lands in the dead-letter topic when the receiver dead-letters it
+(undecodable, unknown task, ``Context.reject()``) or after ``max_deliveries``
+failed deliveries (see `taskiq_aio_kafka.dead_letter_topic` for how it is
+stored and settled). One topic holds the dead letters of every topic of the
+broker: the store of the broker lists all of them, the store of one topic
+only those that died on it. A dead letter's id is its offset in the
+dead-letter topic (``"42"``); anything else names no dead letter.
 """
 
 from __future__ import annotations
 
 import builtins
 import datetime
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Collection
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from taskiq.control import DeadLetter, DeadLetterPage, DeadLetterStore
+from taskiq.control.dead_letters import DEFAULT_PAGE_SIZE
+from taskiq.exceptions import BrokerError
 
 from taskiq_aio_kafka import headers as hdr
+from taskiq_aio_kafka.dead_letter_topic import DeadLetterTopic
+from taskiq_aio_kafka.errors import kafka_errors
 from taskiq_aio_kafka.reader import Record
 
-#: Seconds listing may take to read the topic to its end.
-READ_TIMEOUT = 30.0
-#: Builds a group-less consumer for reading the topic from the start.
-ConsumerFactory = Callable[[], AIOKafkaConsumer]
+__all__ = ["DeadLetter", "KafkaDeadLetterStore", "to_dead_letter"]
+
+_READ = "Cannot read the dead-letter topic"
+_REPLAY = "Replaying dead letters failed part-way; list them again"
+_DELETE = "Deleting dead letters failed part-way; list them again"
 
 
-@dataclass
-class DeadLetter:
-    """One dead-lettered task message; ``id`` is its offset in the dead-letter topic."""
+class KafkaDeadLetterStore(DeadLetterStore):
+    """The dead letters of one broker (``origin=None``) or of its topic ``origin``.
 
-    id: str
-    data: bytes
-    task_id: str | None
-    task_name: str | None
-    reason: str
-    deliveries: int
-    origin: str
-    dead_at: datetime.datetime | None
-    key: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    A replay sends the record (value, key, headers) to the topic it died on,
+    or to ``to_queue`` (a topic name), with a fresh delivery count, then
+    appends the marker that settles it: a crash in between leaves both.
+    """
 
-
-class DeadLetterStore:
-    """Stores, lists, replays and deletes the dead letters of one broker."""
-
-    def __init__(
-        self,
-        topic: str,
-        producer: Callable[[], AIOKafkaProducer],
-        consumer_factory: ConsumerFactory,
-    ) -> None:
+    def __init__(self, topic: DeadLetterTopic, origin: str | None, fallback_topic: str) -> None:
         self.topic = topic
-        self._producer = producer
-        self._consumer_factory = consumer_factory
+        self.origin = origin
+        #: Where a letter with no origin (written by hand) is replayed to.
+        self.fallback_topic = fallback_topic
 
-    async def put(self, record: Record, reason: str, deliveries: int) -> None:
-        """Store a copy of ``record``; returns once the broker acknowledged it."""
-        headers = hdr.without(hdr.as_dict(record.headers), hdr.DEAD_LETTER_HEADERS)
-        headers[hdr.DEAD_REASON] = reason
-        headers[hdr.ORIGINAL_TOPIC] = record.topic
-        headers[hdr.DELIVERIES] = str(deliveries)
-        headers[hdr.DEAD_AT] = f"{time.time():.3f}"
-        await self._send(record.value or b"", record.key, headers)
+    async def list(
+        self, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> DeadLetterPage:
+        """Up to ``limit`` dead letters from offset ``cursor`` on, oldest first."""
+        if limit < 1:
+            raise ValueError(f"A page holds at least one dead letter; got limit={limit}.")
+        letters = await self._live(_cursor(cursor))
+        page = tuple(to_dead_letter(offset, record) for offset, record in letters[:limit])
+        more = len(letters) > limit
+        return DeadLetterPage(page, str(int(page[-1].id) + 1) if more else None)
 
-    async def list(self, count: int | None = 100) -> builtins.list[DeadLetter]:
-        """Unsettled dead letters, oldest first, at most ``count`` (None: all)."""
-        letters: dict[int, DeadLetter] = {}
-        for record in await self._read_all():
-            headers = hdr.as_dict(record.headers)
-            settles = headers.get(hdr.SETTLES)
-            if settles is not None:
-                letters.pop(int(settles), None)
-            else:
-                letters[record.offset] = _to_dead_letter(record, headers)
-        found = list(letters.values())
-        return found if count is None else found[:count]
+    async def count(self) -> int:
+        """How many dead letters are not settled now (reads the topic)."""
+        return len(await self._live(0))
 
-    async def replay(self, letter: DeadLetter) -> None:
-        """Send ``letter`` back to its topic (failed deliveries reset), then settle it."""
-        headers = hdr.without(letter.headers, hdr.DEAD_LETTER_HEADERS)
-        await self._producer().send_and_wait(
-            letter.origin,
-            letter.data,
-            key=letter.key,
-            headers=hdr.encode(headers),
-        )
-        await self.settle(letter.id)
+    async def letters(self) -> builtins.list[DeadLetter]:
+        """Every dead letter, oldest first, in one read."""
+        return [to_dead_letter(offset, record) for offset, record in await self._live(0)]
 
-    async def settle(self, letter_id: str) -> None:
-        """Mark one dead letter as gone (replayed or deleted)."""
-        await self._send(b"", None, {hdr.SETTLES: str(int(letter_id))})
+    async def replay(self, ids: Collection[str], *, to_queue: str | None = None) -> int:
+        """Send dead letters ``ids`` back (to ``to_queue`` if given); return how many existed."""
+        chosen = _offsets(ids)
+        if not chosen:
+            return 0
+        letters = [(o, r) for o, r in await self._live(min(chosen)) if o in chosen]
+        return await self._replay(letters, to_queue)
 
-    async def _send(self, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
-        await self._producer().send_and_wait(
-            self.topic, value, key=key, headers=hdr.encode(headers), partition=0
-        )
+    async def replay_all(self, *, to_queue: str | None = None) -> int:
+        """Replay every dead letter the topic held when the call began."""
+        return await self._replay(await self._live(0), to_queue)
 
-    async def _read_all(self) -> builtins.list[Record]:
-        """Every record of the topic, up to its current end."""
-        partition = TopicPartition(self.topic, 0)
-        consumer = self._consumer_factory()
-        await consumer.start()
-        try:
-            consumer.assign([partition])
-            end = (await consumer.end_offsets([partition]))[partition]
-            await consumer.seek_to_beginning(partition)
-            records: builtins.list[Record] = []
-            deadline = time.monotonic() + READ_TIMEOUT
-            while await consumer.position(partition) < end and time.monotonic() < deadline:
-                batch = await consumer.getmany(partition, timeout_ms=500)
-                records.extend(batch.get(partition, []))
-            return records
-        finally:
-            await consumer.stop()
+    async def delete(self, ids: Collection[str]) -> int:
+        """Settle dead letters ``ids`` without replaying them; return how many existed."""
+        chosen = _offsets(ids)
+        if not chosen:
+            return 0
+        found = [o for o, _ in await self._live(min(chosen)) if o in chosen]
+        with kafka_errors(BrokerError, _DELETE):
+            await self.topic.settle(found)
+        return len(found)
+
+    async def delete_all(self) -> int:
+        """Settle every dead letter; return how many there were."""
+        found = [offset for offset, _ in await self._live(0)]
+        with kafka_errors(BrokerError, _DELETE):
+            await self.topic.settle(found)
+        return len(found)
+
+    async def _live(self, start: int) -> builtins.list[tuple[int, Record]]:
+        with kafka_errors(BrokerError, _READ):
+            letters = await self.topic.live(start)
+        if self.origin is None:
+            return list(letters.items())
+        return [(o, r) for o, r in letters.items() if _origin(r) == self.origin]
+
+    async def _replay(
+        self, letters: builtins.list[tuple[int, Record]], to_queue: str | None
+    ) -> int:
+        """Republish, and only once every copy is acknowledged, settle the letters."""
+        if not letters:
+            return 0
+        targets = [(r, to_queue or _origin(r) or self.fallback_topic) for _, r in letters]
+        with kafka_errors(BrokerError, _REPLAY):
+            await self.topic.republish(targets)
+            await self.topic.settle(offset for offset, _ in letters)
+        return len(letters)
 
 
-def _to_dead_letter(record: Record, headers: dict[str, str]) -> DeadLetter:
-    dead_at = headers.get(hdr.DEAD_AT)
-    try:
-        when = (
-            None
-            if dead_at is None
-            else datetime.datetime.fromtimestamp(float(dead_at), tz=datetime.timezone.utc)
-        )
-    except ValueError:
-        when = None
+def to_dead_letter(offset: int, record: Record) -> DeadLetter:
+    """The `DeadLetter` of the dead-letter record at ``offset``."""
+    headers = hdr.as_dict(record.headers)
+    raw_count = headers.get(hdr.DELIVERIES, "")
     return DeadLetter(
-        id=str(record.offset),
-        data=record.value or b"",
+        id=str(offset),
+        queue=_origin(record) or "",
         task_id=headers.get(hdr.TASK_ID),
         task_name=headers.get(hdr.TASK_NAME),
         reason=headers.get(hdr.DEAD_REASON, "unknown"),
-        deliveries=hdr.deliveries(headers),
-        origin=headers.get(hdr.ORIGINAL_TOPIC, ""),
-        dead_at=when,
-        key=record.key,
-        headers=headers,
+        delivery_count=int(raw_count) if raw_count.isdecimal() else None,
+        time=_utc(headers.get(hdr.DEAD_AT)),
+        message=record.value or b"",
+        details={"offset": offset, "key": record.key, "headers": headers},
     )
 
 
-__all__ = ["DeadLetter", "DeadLetterStore"]
+def _origin(record: Record) -> str | None:
+    return hdr.as_dict(record.headers).get(hdr.ORIGINAL_TOPIC)
+
+
+def _offsets(ids: Collection[str]) -> set[int]:
+    """The ids that can be offsets; anything else names no dead letter."""
+    return {int(i) for i in ids if isinstance(i, str) and i.isdecimal()}
+
+
+def _cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdecimal():
+        raise ValueError(f"Not a dead-letter cursor: {cursor!r}; pass a page's next_cursor.")
+    return int(cursor)
+
+
+def _utc(seconds: str | None) -> datetime.datetime | None:
+    try:
+        value = float(seconds or "")
+    except ValueError:
+        return None
+    return datetime.datetime.fromtimestamp(value, tz=datetime.timezone.utc)

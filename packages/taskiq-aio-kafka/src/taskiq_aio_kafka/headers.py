@@ -20,7 +20,8 @@ Headers = list[tuple[str, bytes]]
 
 TASK_ID = "taskiq-task-id"
 TASK_NAME = "taskiq-task-name"
-#: Deliveries of this task that failed before this copy was written.
+#: On a dead letter: its deliveries, the one that died included. On a task record
+#: (only if someone wrote it): deliveries that already failed, counted towards the limit.
 DELIVERIES = "taskiq-deliveries"
 #: Unix time (sender's clock) before which the task must not run (delay topic only).
 NOT_BEFORE = "taskiq-not-before"

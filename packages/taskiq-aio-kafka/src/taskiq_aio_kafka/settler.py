@@ -1,11 +1,13 @@
 """How the receiver's ack, reject and nack of one record become offsets, retries and dead letters.
 
 - ack: the offset is finished (committed once everything before it is).
-- reject: the record is copied to the dead-letter topic, then finished.
+- dead_letter(reason) (the receiver's, with a reason from
+  `taskiq.control.dead_letter_reasons`) and reject (reason ``rejected``): the
+  record is copied to the dead-letter topic, logged once, then finished.
 - nack (processing failed, or the worker hands an unstarted record back): the
   record is kept in this worker and handed out again after a backoff, its offset
   still unfinished, so a crash meanwhile loses nothing. After ``max_deliveries``
-  failed deliveries it is dead-lettered instead. When the worker is stopping,
+  failed deliveries it is dead-lettered instead (``failed N times``). When the worker is stopping,
   or the partition was revoked, a nack just leaves the offset unfinished: the
   partition's next owner runs the record.
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 from aiokafka import TopicPartition
 from taskiq.acks import AckableMessage
+from taskiq.control import failed_times, log_dead_lettered
 from taskiq.middlewares.backoff import retry_delay
 
 from taskiq_aio_kafka import headers as hdr
@@ -34,6 +37,8 @@ logger = logging.getLogger("taskiq_aio_kafka")
 
 #: Stores a dead-letter copy (record, reason, deliveries) or raises.
 DeadLetterFn = Callable[[Record, str, int], Awaitable[None]]
+#: The reason of a broker-level ``reject()``, which names none.
+REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -73,29 +78,14 @@ class Settler:
     def hand_out(self, record: Record) -> AckableMessage:
         """The message the receiver gets for ``record``."""
         self.reader.handed_out(record)
-        settled = False
-
-        def once() -> bool:
-            nonlocal settled
-            if settled:
-                return False
-            settled = True
-            self.reader.returned(record)
-            return True
-
-        async def ack() -> None:
-            if once():
-                self._done(record)
-
-        async def reject() -> None:
-            if once():
-                await self.dead_letter(record, "rejected by the worker")
-
-        async def nack() -> None:
-            if once():
-                await self._failed(record)
-
-        return AckableMessage(data=record.value or b"", ack=ack, reject=reject, nack=nack)
+        settle = _Settlement(self, record)
+        return AckableMessage(
+            data=record.value or b"",
+            ack=settle.ack,
+            reject=settle.reject,
+            nack=settle.nack,
+            dead_letter=settle.dead_letter,
+        )
 
     def forget(self, partitions: set[TopicPartition]) -> None:
         """Drop waiting retries of revoked partitions: their next owner runs them."""
@@ -112,11 +102,16 @@ class Settler:
         self._timers.clear()
         self.ready.clear()
 
-    async def dead_letter(self, record: Record, reason: str) -> None:
-        """Copy ``record`` to the dead-letter topic and finish it; on failure leave it."""
-        failures = self._failures.get(_key(record), 0) + hdr.deliveries(hdr.as_dict(record.headers))
+    async def dead_letter(self, record: Record, reason: str, deliveries: int | None = None) -> None:
+        """Copy ``record`` to the dead-letter topic, log it and finish it; on failure leave it.
+
+        ``deliveries`` counts this one: by default the failed ones before it, plus one.
+        """
+        headers = hdr.as_dict(record.headers)
+        if deliveries is None:
+            deliveries = self._failures.get(_key(record), 0) + hdr.deliveries(headers) + 1
         try:
-            await self._dead_letter(record, reason, failures)
+            await self._dead_letter(record, reason, deliveries)
         except KAFKA_FAILURES as exc:
             logger.error(
                 "Could not dead-letter the record at %s[%d]@%d (%r); it runs again after a "
@@ -127,20 +122,23 @@ class Settler:
                 exc,
             )
             return
-        logger.warning(
-            "Dead-lettered task %s (%s); list it with broker.dead_letters().",
-            hdr.as_dict(record.headers).get(hdr.TASK_ID, f"at offset {record.offset}"),
-            reason,
+        log_dead_lettered(
+            queue=record.topic,
+            task_id=headers.get(hdr.TASK_ID, f"at {record.partition}:{record.offset}"),
+            task_name=headers.get(hdr.TASK_NAME),
+            reason=reason,
         )
-        self._done(record)
+        self.finish(record)
 
-    def _done(self, record: Record) -> None:
+    def finish(self, record: Record) -> None:
+        """The record is done for good (acked or dead-lettered): its offset may be committed."""
         self._failures.pop(_key(record), None)
         self.reader.finished(record)
         if self._on_done is not None:
             self._on_done(record)
 
-    async def _failed(self, record: Record) -> None:
+    async def failed(self, record: Record) -> None:
+        """A delivery failed: run it again here after a backoff, or dead-letter it at the limit."""
         if self._is_closing() or not self.reader.owns(record):
             return  # unfinished: the partition's next owner delivers it again
         key = _key(record)
@@ -148,7 +146,7 @@ class Settler:
         self._failures[key] = failures
         total = failures + hdr.deliveries(hdr.as_dict(record.headers))
         if total >= self.policy.max_deliveries:
-            await self.dead_letter(record, f"failed {total} deliveries")
+            await self.dead_letter(record, failed_times(total), total)
             return
         loop = asyncio.get_running_loop()
         timer: asyncio.TimerHandle | None = None
@@ -161,6 +159,40 @@ class Settler:
 
         timer = loop.call_later(self.policy.delay(failures), due)
         self._timers.add(timer)
+
+
+class _Settlement:
+    """The settle callbacks of one hand-out: whichever is called first is the only one."""
+
+    __slots__ = ("record", "settled", "settler")
+
+    def __init__(self, settler: Settler, record: Record) -> None:
+        self.settler = settler
+        self.record = record
+        self.settled = False
+
+    async def ack(self) -> None:
+        if self._begin():
+            self.settler.finish(self.record)
+
+    async def reject(self) -> None:
+        if self._begin():
+            await self.settler.dead_letter(self.record, REJECTED)
+
+    async def dead_letter(self, reason: str) -> None:
+        if self._begin():
+            await self.settler.dead_letter(self.record, reason)
+
+    async def nack(self) -> None:
+        if self._begin():
+            await self.settler.failed(self.record)
+
+    def _begin(self) -> bool:
+        if self.settled:
+            return False
+        self.settled = True
+        self.settler.reader.returned(self.record)
+        return True
 
 
 def _key(record: Record) -> tuple[str, int, int]:

@@ -117,7 +117,7 @@ class DeadLetterStore(abc.ABC):
 
 @runtime_checkable
 class SupportsDeadLetters(Protocol):
-    """A broker that keeps dead letters (Redis streams, RabbitMQ, NATS JetStream)."""
+    """A broker that keeps dead letters (Redis streams, RabbitMQ, NATS JetStream, Kafka)."""
 
     def dead_letter_store(self, queue: str | None = None) -> DeadLetterStore:
         """The store of ``queue``'s dead letters (None: the broker's default queue)."""
@@ -132,7 +132,7 @@ def dead_letters_of(broker: object, queue: str | None = None) -> DeadLetterStore
         raise NotSupportedError(
             f"Dead letters are not supported by {type(broker).__name__}: it drops "
             "what it cannot deliver. Use a broker that keeps them (Redis streams, "
-            "RabbitMQ, NATS JetStream).",
+            "RabbitMQ, NATS JetStream, Kafka).",
             feature="dead letters",
             implementation=type(broker).__name__,
         )
