@@ -1,9 +1,9 @@
 """``reliability/run``: the short form (every scenario on every broker) or ``--soak``.
 
-    reliability/run                          short form, as CI runs it (through pytest)
-    reliability/run --direct                 the same scenarios without pytest, a table
-    reliability/run --direct -b redis -s partition --tasks 2000
-    reliability/run --soak [--soak-tasks N]  the long mode (see taskiq_chaos.soak)
+reliability/run                          short form, as CI runs it (through pytest)
+reliability/run --direct                 the same scenarios without pytest, a table
+reliability/run --direct -b redis -s partition --tasks 2000
+reliability/run --soak [--soak-tasks N]  the long mode (see taskiq_chaos.soak)
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ async def run_direct(args: argparse.Namespace) -> int:
                 target = TARGETS[kind](Path(tmp) / kind / name)
                 if name == "server-restart" and not target.restartable:
                     print(f"{kind:<9} {name:<22} (shared server: a connection drop instead)")
-                report = await run_scenario(target, scenario, name, Path(tmp) / kind / name, options)
+                report = await run_scenario(
+                    target, scenario, name, Path(tmp) / kind / name, options
+                )
                 print(report.explain() if not report.passed else report.line(), flush=True)
                 failed += not report.passed
     return 1 if failed else 0

@@ -44,13 +44,22 @@ async def sigkill_group(session: Session) -> None:
 
 
 async def server_restart(session: Session) -> None:
-    """Stop our own server (SIGTERM) for a second and start it again on the same port."""
+    """Stop our own server (SIGTERM) for a second and start it again on the same port.
+
+    The shared RabbitMQ is never restarted: there every connection is dropped
+    instead (the proxy cuts them for a second), which is what a client sees.
+    """
     await session.start_worker()
     await session.send(session.options.tasks)
     await session.at_random_moment()
     moment = time.time()
-    await session.target.restart_server(down_for=1.0)
-    session.fault("server restart", moment)
+    if session.target.restartable:
+        await session.target.restart_server(down_for=1.0)
+        session.fault("server restart", moment)
+    else:
+        assert session.target.proxy is not None
+        await asyncio.to_thread(session.target.proxy.partition, 1.0)
+        session.fault("all connections dropped", moment)
 
 
 async def partition(session: Session) -> None:

@@ -108,7 +108,8 @@ class Session:
     # -- observing -----------------------------------------------------------
 
     async def runs(self) -> list[TaskRun]:
-        return [TaskRun.parse(line) for line in await self.target.run_lines()]
+        lines = await self.target.run_lines()
+        return [TaskRun.parse(line) for line in lines if line.split(" ", 1)[0].isdigit()]
 
     async def done_count(self) -> int:
         sent = set(self.sent)
@@ -135,7 +136,7 @@ class Session:
     async def finish(self) -> Report:
         """Drain, wait out late redeliveries, stop the workers, compute the report."""
         await self.wait_done(1.0)
-        await asyncio.sleep(self.target.redelivery_ms / 1000 + 1.0)  # late duplicates show here
+        await asyncio.sleep(self.target.redelivery_ms / 1000 + 0.5)  # late duplicates show here
         for worker in self.workers:
             await asyncio.to_thread(worker.stop)
         report = Report(self.scenario, self.target.kind, notes=self.notes)
@@ -147,17 +148,19 @@ class Session:
             report.notes += self._log_excerpt()
         return report
 
-    def _log_excerpt(self, limit: int = 8) -> list[str]:
-        """The worker log lines that explain a failure: crashes, errors, warnings."""
-        lines: list[str] = []
+    def _log_excerpt(self, limit: int = 10) -> list[str]:
+        """The worker log lines that explain a failure: crashes first, then errors."""
+        ranked: list[tuple[int, str]] = []
         for worker in self.workers:
-            lines += [
-                f"{worker.log_path.name}: {line[:300]}"
-                for line in worker.log().splitlines()
-                if any(word in line for word in ("died", "ERROR", "Error", "WARNING"))
-            ]
-        return lines[:limit]
+            for line in worker.log().splitlines():
+                rank = next((i for i, w in enumerate(_TELLING) if w in line), None)
+                if rank is not None:
+                    ranked.append((rank, f"{worker.log_path.name}: {line[:300]}"))
+        return [line for _, line in sorted(ranked, key=lambda item: item[0])[:limit]]
 
+
+#: Log words that explain a failure, most telling first.
+_TELLING = ("died (", "exited on its own", "[ERROR]", "Error:", "[WARNING]")
 
 Scenario = Callable[[Session], Awaitable[None]]
 

@@ -135,7 +135,8 @@ class Target:
     async def dead_letter_count(self) -> int:
         raise NotImplementedError
 
-    def storage_bytes(self) -> int:
+    async def storage_now(self) -> int:
+        """What the server holds for this queue now, in bytes (the soak's flatness check)."""
         return self.server.storage_bytes() if self.server is not None else 0
 
 
@@ -168,6 +169,12 @@ class RedisTarget(Target):
             return int(await client.xlen(self.stream)) + int(
                 await client.zcard(f"{self.stream}:delayed")
             )
+
+    async def storage_now(self) -> int:
+        """Redis's own dataset size (the append-only file grows until Redis rewrites it)."""
+        async with self.raw() as client:
+            info = await client.info("memory")
+            return int(info["used_memory_dataset"])
 
     async def dead_letter_count(self) -> int:
         async with self.raw() as client:
@@ -263,6 +270,10 @@ class RabbitTarget(Target):
 
     async def dead_letter_count(self) -> int:
         return await self._count(f"{self.names['queue']}.dead_letter")
+
+    async def storage_now(self) -> int:
+        """The shared server's disk is not ours to measure: messages left in our queue."""
+        return await self.backlog() + await self.dead_letter_count()
 
     async def cleanup_server_side(self) -> None:
         queue, exchange = self.names["queue"], self.names["exchange"]
