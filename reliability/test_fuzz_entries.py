@@ -312,6 +312,13 @@ def test_rabbitmq_message_with_any_properties_is_delivered(
         assert loop.run(example()) == [body]
 
 
+#: Found by this suite (not in issue 21): `taskiq_aio_pika.dead_letters.describe` runs
+#: ``int(death["count"])`` and ``keys[0]`` on whatever the header holds, so a forged
+#: ``x-death`` (count a dict, routing-keys an int) makes peek_dead_letters raise TypeError.
+FORGED_X_DEATH = "x-death parsed without checking types; found by the chaos suite"
+
+
+@pytest.mark.xfail(strict=False, reason=FORGED_X_DEATH)
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @FUZZ
 @given(death=x_death, props=properties)
@@ -322,6 +329,7 @@ def test_rabbitmq_dead_letter_with_any_x_death_header_can_be_listed(
 
     async def example() -> None:
         await broker.startup()
+        await broker.purge_dead_letters()  # a failed example must not haunt the next one
         try:
             headers = {**props.pop("headers", {}), "x-death": death}
             await _publish(
@@ -333,6 +341,34 @@ def test_rabbitmq_dead_letter_with_any_x_death_header_can_be_listed(
                 letters = []
             assert all(letter.body == b"dead" for letter in letters)
             await broker.purge_dead_letters()
+        finally:
+            await broker.shutdown()
+
+    loop.run(example())
+
+
+@pytest.mark.xfail(strict=False, reason=FORGED_X_DEATH)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize(
+    "death",
+    [[{"count": {"a": 1}}], [{"routing-keys": 5}], [{"count": "many"}]],
+    ids=["count-dict", "routing-keys-int", "count-text"],
+)
+def test_rabbitmq_dead_letter_with_a_forged_x_death_can_be_listed(
+    loop: Loop, rabbit_names: dict[str, str], death: Any
+) -> None:
+    broker = _rabbit(rabbit_names)
+
+    async def example() -> None:
+        await broker.startup()
+        try:
+            queue = f"{rabbit_names['queue']}.dead_letter"
+            await _publish(queue, b"dead", headers={"x-death": death})
+            try:
+                letters = await broker.peek_dead_letters()
+            except TaskiqError:
+                return
+            assert [letter.body for letter in letters] == [b"dead"]
         finally:
             await broker.shutdown()
 
