@@ -75,7 +75,7 @@ async def partition(session: Session) -> None:
 
 async def _push_corpus(session: Session, items: list[Item]) -> None:
     """Good tasks before, between and after the malformed ones; then check nothing is stuck."""
-    await session.start_worker()
+    await session.start_worker(workers=1)
     chunk = max(session.options.tasks // (len(items) + 1), 1)
     for _name, payload, extra in items:
         await session.send(chunk)
@@ -107,7 +107,7 @@ async def malformed(session: Session) -> None:
 
 async def forged_results(session: Session) -> None:
     """Real results read back fine; forged and garbage ones give our own clear errors."""
-    await session.start_worker()
+    await session.start_worker(workers=1)
     await session.send(session.options.tasks)
     await session.wait_done(1.0)
     await check_forged_results(session)
@@ -127,7 +127,7 @@ async def huge_entry(session: Session) -> None:
 
 async def stream_deleted(session: Session) -> None:
     """Issue 21 item 4: DEL of the queue's stream while the workers block reading it."""
-    await session.start_worker()
+    await session.start_worker(workers=1)
     await session.send(20)
     await session.wait_done(1.0)
     async with redis.asyncio.Redis.from_url(session.target.direct_url()) as client:
@@ -150,10 +150,10 @@ async def blocked_loop(session: Session) -> None:
 
 async def idle_then_stop(session: Session) -> None:
     """Issue 21 item 7: an idle worker, then a graceful stop, must log no noise."""
-    await session.start_worker()
+    await session.start_worker(workers=1)
     await session.send(10)
     await session.wait_done(1.0)
-    await asyncio.sleep(6.0)
+    await asyncio.sleep(10.0)
     await asyncio.to_thread(session.worker.stop)
     noise = [
         line

@@ -45,11 +45,6 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
-def directory_bytes(path: Path) -> int:
-    """Bytes stored under ``path`` (server storage, for the soak's flatness check)."""
-    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
-
-
 class PrivateServer:
     """A server process of our own, restartable on the same port with the same store."""
 
@@ -93,10 +88,6 @@ class PrivateServer:
         self.stop()
         time.sleep(down_for)
         self.start()
-
-    def storage_bytes(self) -> int:
-        """What the server keeps on disk right now."""
-        return directory_bytes(self.directory)
 
 
 class RedisServer(PrivateServer):

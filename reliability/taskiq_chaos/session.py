@@ -61,13 +61,14 @@ class Session:
     def capacity(self) -> int:
         """Tasks the workers can hold at once (run + prefetch + broker prefetch)."""
         per_child = self.options.max_async_tasks + self.options.max_prefetch + self.target.qos
-        return self.options.workers * per_child
+        return max([self.options.workers, *(w.workers for w in self.workers)]) * per_child
 
-    async def start_worker(self) -> WorkerProcess:
+    async def start_worker(self, workers: int | None = None) -> WorkerProcess:
+        """Start ``taskiq worker`` with ``workers`` children (default: the options')."""
         worker = WorkerProcess(
             self.target.worker_config(),
             self.log_dir / f"worker-{len(self.workers)}.log",
-            workers=self.options.workers,
+            workers=workers or self.options.workers,
             max_async_tasks=self.options.max_async_tasks,
             extra_args=(
                 "--max-prefetch",
