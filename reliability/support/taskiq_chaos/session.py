@@ -146,10 +146,10 @@ class Session:
         analyse(report, self.sent, await self.runs(), self.faults, self.capacity, self.started_at)
         report.problems += self.problems
         if not report.passed:
-            report.notes += self._log_excerpt()
+            report.notes += self.log_excerpt()
         return report
 
-    def _log_excerpt(self, limit: int = 10) -> list[str]:
+    def log_excerpt(self, limit: int = 10) -> list[str]:
         """The worker log lines that explain a failure: crashes first, then errors."""
         ranked: list[tuple[int, str]] = []
         for worker in self.workers:

@@ -51,6 +51,8 @@ class SoakFigures:
     rss: list[int] = field(default_factory=list)
     storage: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: The supervisor's crash lines and each crashed child's last error, for the report.
+    crash_log: list[str] = field(default_factory=list)
 
     def judge(self) -> None:
         if self.lost:
@@ -156,6 +158,8 @@ async def soak_one(kind: str, total: int, long_partition: float, directory: Path
         figures.allowance = real_faults * session.capacity
         crashes = sum(len(worker.crash_lines()) for worker in session.workers)
         figures.child_crashes = max(0, crashes - session.child_kills)
+        if figures.child_crashes:
+            figures.crash_log = session.log_excerpt(limit=12)
         figures.judge()
         return figures
     finally:

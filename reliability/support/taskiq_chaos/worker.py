@@ -18,7 +18,7 @@ from pathlib import Path
 
 from taskiq_chaos.config import ENV_VAR, ChaosConfig
 
-RELIABILITY_DIR = Path(__file__).resolve().parent.parent
+SUPPORT_DIR = Path(__file__).resolve().parent.parent
 APP = "taskiq_chaos.app:broker"
 _CRASH = re.compile(r"died \(.*\); restarting it|exited on its own|more than --max-fails")
 
@@ -39,7 +39,7 @@ class WorkerProcess:
         self.log_path = log_path
         env = {**os.environ, ENV_VAR: config.to_env(), "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(RELIABILITY_DIR), env.get("PYTHONPATH")])
+            filter(None, [str(SUPPORT_DIR), env.get("PYTHONPATH")])
         )
         command = [
             sys.executable,
