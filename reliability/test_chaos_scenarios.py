@@ -24,11 +24,22 @@ SCENARIOS = (
     "partition",
     "malformed",
     "forged-results",
+    "restart-in-partition",
 )
 #: Issue 21 item 1 crashes only NATS workers; the other brokers already pass it.
 EXTRA = (("redis", "absurd-labels"), ("rabbitmq", "absurd-labels"))
 #: RabbitMQ children die when the connection drops with deliveries buffered (item 3).
-KNOWN = {("rabbitmq", "server-restart"): ITEM_3, ("rabbitmq", "partition"): ITEM_3}
+#: Found by this suite, not in issue 21: a child started while the server is unreachable
+#: exits with code 1 (BrokerConnectionError from broker.startup()) and the supervisor
+#: restarts it every few seconds until the outage ends.
+STARTUP_IN_OUTAGE = "a child started during an outage exits 1; found by the chaos suite"
+KNOWN = {
+    ("rabbitmq", "server-restart"): ITEM_3,
+    ("rabbitmq", "partition"): ITEM_3,
+    ("rabbitmq", "restart-in-partition"): STARTUP_IN_OUTAGE,
+    ("nats", "restart-in-partition"): STARTUP_IN_OUTAGE,
+    ("redis", "restart-in-partition"): STARTUP_IN_OUTAGE,
+}
 
 
 def _cases() -> list[object]:

@@ -73,6 +73,25 @@ async def partition(session: Session) -> None:
     session.fault(f"{session.options.partition_seconds:g} s partition", moment)
 
 
+async def restart_during_partition(session: Session) -> None:
+    """A child is SIGKILLed while the worker is cut off: its replacement starts in the outage."""
+    await session.start_worker()
+    await session.send(session.options.tasks)
+    await session.at_random_moment()
+    proxy = session.target.proxy
+    assert proxy is not None
+    moment = time.time()
+    proxy.cut()
+    victim = session.rng.choice(session.worker.children())
+    session.worker.kill_child(victim)
+    session.child_kills += 1
+    await asyncio.sleep(session.options.partition_seconds)
+    proxy.heal()
+    session.fault(
+        f"SIGKILL child in a {session.options.partition_seconds:g} s partition", moment, {victim}
+    )
+
+
 async def _push_corpus(session: Session, items: list[Item]) -> None:
     """Good tasks before, between and after the malformed ones; then check nothing is stuck."""
     await session.start_worker(workers=1)
@@ -171,6 +190,7 @@ SCENARIOS: dict[str, Scenario] = {
     "partition": partition,
     "malformed": malformed,
     "forged-results": forged_results,
+    "restart-in-partition": restart_during_partition,
 }
 
 KNOWN_FAILURES: dict[str, Scenario] = {

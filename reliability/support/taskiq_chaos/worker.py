@@ -38,9 +38,7 @@ class WorkerProcess:
         self.max_async_tasks = max_async_tasks
         self.log_path = log_path
         env = {**os.environ, ENV_VAR: config.to_env(), "PYTHONUNBUFFERED": "1"}
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(SUPPORT_DIR), env.get("PYTHONPATH")])
-        )
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SUPPORT_DIR), env.get("PYTHONPATH")]))
         command = [
             sys.executable,
             "-m",
