@@ -35,7 +35,7 @@ from taskiq.serializers.model_codec import load_model
 from taskiq_nats import headers
 
 #: Examples per property: few in CI (the machine is small), many with reliability/run --soak.
-EXAMPLES = int(os.environ.get("TASKIQ_CHAOS_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("TASKIQ_CHAOS_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -33,7 +33,7 @@ from taskiq_aio_pika import AioPikaBroker
 from taskiq_nats import PullBasedJetStreamBroker
 from taskiq_redis import RedisStreamBroker
 
-EXAMPLES = int(os.environ.get("TASKIQ_CHAOS_FUZZ_EXAMPLES", "60")) // 2
+EXAMPLES = int(os.environ.get("TASKIQ_CHAOS_FUZZ_EXAMPLES", "40")) // 2
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -33,14 +33,14 @@ async def sigkill_child(session: Session) -> None:
 
 async def sigkill_group(session: Session) -> None:
     """SIGKILL the supervisor and all children at once, then start a new worker."""
-    await session.start_worker()
+    await session.start_worker(workers=1)
     await session.send(session.options.tasks)
     await session.at_random_moment()
     doomed = {session.worker.pid, *session.worker.children()}
     moment = time.time()
     await asyncio.to_thread(session.worker.kill_group)
     session.fault("SIGKILL group", moment, doomed)
-    await session.start_worker()
+    await session.start_worker(workers=1)
 
 
 async def server_restart(session: Session) -> None:
@@ -49,7 +49,7 @@ async def server_restart(session: Session) -> None:
     The shared RabbitMQ is never restarted: there every connection is dropped
     instead (the proxy cuts them for a second), which is what a client sees.
     """
-    await session.start_worker()
+    await session.start_worker(workers=1)
     await session.send(session.options.tasks)
     await session.at_random_moment()
     moment = time.time()
@@ -64,7 +64,7 @@ async def server_restart(session: Session) -> None:
 
 async def partition(session: Session) -> None:
     """Cut the worker off its server (connections dropped, new ones refused) for a while."""
-    await session.start_worker()
+    await session.start_worker(workers=1)
     await session.send(session.options.tasks)
     await session.at_random_moment()
     assert session.target.proxy is not None
@@ -75,7 +75,7 @@ async def partition(session: Session) -> None:
 
 async def restart_during_partition(session: Session) -> None:
     """A child is SIGKILLed while the worker is cut off: its replacement starts in the outage."""
-    await session.start_worker()
+    await session.start_worker(workers=1)
     await session.send(session.options.tasks)
     await session.at_random_moment()
     proxy = session.target.proxy
