@@ -83,9 +83,16 @@ async def restart_during_partition(session: Session) -> None:
     moment = time.time()
     proxy.cut()
     victim = session.rng.choice(session.worker.children())
+    started = session.worker.log().count("Started worker-")
     session.worker.kill_child(victim)
     session.child_kills += 1
-    await asyncio.sleep(session.options.partition_seconds)
+
+    async def replaced() -> bool:
+        return session.worker.log().count("Started worker-") > started
+
+    await until(replaced, 30)
+    # Long enough for the replacement to import the app and try to connect.
+    await asyncio.sleep(max(session.options.partition_seconds, 8.0))
     proxy.heal()
     session.fault(
         f"SIGKILL child in a {session.options.partition_seconds:g} s partition", moment, {victim}

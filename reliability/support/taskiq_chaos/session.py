@@ -61,7 +61,7 @@ class Session:
     def capacity(self) -> int:
         """Tasks the workers can hold at once (run + prefetch + broker prefetch)."""
         per_child = self.options.max_async_tasks + self.options.max_prefetch + self.target.qos
-        return max([self.options.workers, *(w.workers for w in self.workers)]) * per_child
+        return max((w.workers for w in self.workers), default=self.options.workers) * per_child
 
     async def start_worker(self, workers: int | None = None) -> WorkerProcess:
         """Start ``taskiq worker`` with ``workers`` children (default: the options')."""
