@@ -126,7 +126,8 @@ def describe(message: AbstractIncomingMessage, delivery_limit: int | None = None
     death = _last_death(headers)
     limit_hit = _text(death.get("reason")) == "delivery_limit"
     failures = delivery_limit + 1 if limit_hit and delivery_limit is not None else None
-    keys = death.get("routing-keys") or [message.routing_key or ""]
+    keys = death.get("routing-keys")
+    routing_key = keys[0] if isinstance(keys, list) and keys else message.routing_key
     queue = _text(headers.get(QUEUE_HEADER)) or _text(death.get("queue")) or ""
     return DeadLetter(
         id=_text(headers.get(ID_HEADER)) or _digest(message),
@@ -139,7 +140,7 @@ def describe(message: AbstractIncomingMessage, delivery_limit: int | None = None
         message=message.body,
         details={
             "exchange": _text(death.get("exchange")) or "",
-            "routing_key": _text(keys[0]) or "",
+            "routing_key": _text(routing_key) or "",
             "headers": dict(headers),
         },
     )
@@ -187,7 +188,8 @@ def _digest(message: AbstractIncomingMessage) -> str:
 def _text(value: Any) -> str | None:
     if value is None:
         return None
-    return value.decode() if isinstance(value, bytes) else str(value)
+    # Headers may be forged: any value reads as text, never raises.
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 class RabbitDeadLetterStore(DeadLetterStore):

@@ -159,7 +159,6 @@ def log_dead_lettered(
 def utc_from_ms(value: object) -> datetime.datetime | None:
     """An aware UTC datetime from milliseconds since the epoch (None if unreadable)."""
     try:
-        millis = float(str(value))
-    except ValueError:
+        return datetime.datetime.fromtimestamp(float(str(value)) / 1000, tz=datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):  # not a number, NaN, or out of range
         return None
-    return datetime.datetime.fromtimestamp(millis / 1000, tz=datetime.timezone.utc)
