@@ -276,3 +276,15 @@ def test_stand_in_pickles() -> None:
         "message",
         "trace",
     )
+
+
+def test_a_taskiq_error_rebuilt_without_its_attributes_still_prints() -> None:
+    """Found by the fuzzing in reliability/: a payload naming one of our errors, bare."""
+    from taskiq.error_codec import decode_exception
+    from taskiq.exceptions import SecurityError
+
+    error = decode_exception({"type": "taskiq.exceptions:SecurityError", "message": "forged"})
+    assert isinstance(error, SecurityError)
+    assert str(error) == "forged"
+    bare = decode_exception({"type": "taskiq.exceptions:SecurityError"})
+    assert isinstance(str(bare), str)

@@ -53,10 +53,13 @@ class TaskiqError(Exception):
         super().__init__(message)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_error, (type(self), self.message, self.details))
+        return (_rebuild_error, (type(self), str(self), vars(self).get("details", {})))
 
     def __str__(self) -> str:
-        return self.message
+        # An instance rebuilt from a stored error without __init__ (taskiq.error_codec)
+        # may lack ``message``: fall back to the arguments, as BaseException does.
+        message = vars(self).get("message")
+        return message if isinstance(message, str) else super().__str__()
 
 
 def _rebuild_error(
