@@ -72,6 +72,11 @@ async def depth_becomes(
     return last[0]
 
 
+async def _at_least(probe: Callable[[], Awaitable[int | None]], least: int) -> bool:
+    value = await probe()
+    return value is not None and value >= least
+
+
 class QueueContract:
     """Subclass and override ``broker`` (and ``routed_queue``) to test a broker."""
 
@@ -171,11 +176,17 @@ class QueueContract:
         if delayed:
             await self.kick(broker, 1, delay=LONG_DELAY)
         await self.kick(broker, 3)
+
+        async def ready_now() -> int | None:
+            return (await inspector.depth()).ready
+
+        # 3, or 4 on a broker that holds a delayed message with the ready ones
+        # (and cannot tell them apart, so reports delayed as None).
+        await eventually(lambda: _at_least(ready_now, 3), True)
         before = await inspector.depth()
+        assert before.ready in ((3,) if before.delayed is not None else (3, 4)), before
         known_delay = 1 if delayed and before.delayed is not None else 0
-        await depth_becomes(inspector.depth, ready=3, delayed=known_delay, dead=1)
-        expected = 3 if before.delayed is not None or not delayed else 4
-        assert await inspector.purge() == expected
+        assert await inspector.purge() == before.ready
         await depth_becomes(inspector.depth, delayed=known_delay, dead=1)
         assert await inspector.purge() == 0
 
