@@ -90,9 +90,10 @@ class NatsQueueInspector(QueueInspector):
 
     async def _consumer(self) -> ConsumerInfo | None:
         try:
-            return await self._jetstream().consumer_info(self.stream, self.durable)
+            info: ConsumerInfo = await self._jetstream().consumer_info(self.stream, self.durable)
         except NotFoundError:
             return None
+        return info
 
     async def _on_subject(self) -> int:
         info = await self._jetstream().stream_info(self.stream, subjects_filter=self.subject)
