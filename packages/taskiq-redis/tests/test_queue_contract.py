@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from taskiq.testing.queue_contract import QueueContract
+from taskiq.testing.queue_contract import QueueContract, routed_message
+from taskiq.testing.snippets import python_blocks, run_fragment
 from taskiq_redis import RedisBroker
 
 
@@ -49,3 +51,22 @@ class TestRedisPriorityQueues(TestRedisQueues):
         assert (await inspector.depth()).ready == 8
         assert await inspector.purge() == 8
         assert (await inspector.depth()).ready == 0
+
+
+ROOT = Path(__file__).parents[3]
+MARKER = "inspector = queues_of(broker)"
+
+
+async def test_the_documented_example_runs(redis_url: str, queue_name: str) -> None:
+    """docs/operations.md's fragment prints the depth and purges the ready messages."""
+    [code] = python_blocks(ROOT / "docs" / "operations.md", MARKER)
+    broker = RedisBroker(redis_url, queue_name=queue_name)
+    await broker.startup()
+    try:
+        for _ in range(2):
+            await broker.kick(routed_message(broker))
+        printed = await run_fragment(code, "docs/operations.md", broker=broker)
+    finally:
+        await broker.shutdown()
+    assert f"{queue_name} ready: 2 in flight: 0 dead: 0" in printed
+    assert "2 ready messages purged" in printed

@@ -34,6 +34,11 @@ Operation = Callable[[Collection[str]], Awaitable[int]]
 DONE = {"replay": "replayed", "delete": "deleted"}
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 dead letter``, ``3 dead letters``."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def letter_document(letter: DeadLetter) -> dict[str, Any]:
     """A dead letter as JSON: every field, the message as text, ``kind`` added."""
     return {
@@ -89,7 +94,7 @@ class DeadLettersCMD(OpsCommand):
             return await self._list(store, args, out)
         if args.action == "count":
             count = await store.count()
-            out.json({"count": count}) if out.as_json else out.line(f"{count} dead letters")
+            out.json({"count": count}) if out.as_json else out.line(plural(count, "dead letter"))
             return 0
         return await self._act(store, args, out)
 
@@ -123,7 +128,8 @@ class DeadLettersCMD(OpsCommand):
             out.json({DONE[verb]: 0, "asked": 0}) if out.as_json else out.line("No dead letters.")
             return 0
         where = f" onto {args.to_queue!r}" if args.to_queue else ""
-        question = f"{verb.capitalize()} {'all ' if args.all else ''}{total} dead letters{where}?"
+        every = "all " if args.all else ""
+        question = f"{verb.capitalize()} {every}{plural(total, 'dead letter')}{where}?"
         if not confirm(question, args.yes):
             return EXIT_FAILED
         if args.all:
@@ -133,7 +139,7 @@ class DeadLettersCMD(OpsCommand):
         if out.as_json:
             out.json({DONE[verb]: done, "asked": total})
         else:
-            out.line(f"{DONE[verb].capitalize()} {done} of {total} dead letters{where}.")
+            out.line(f"{DONE[verb].capitalize()} {done} of {plural(total, 'dead letter')}{where}.")
         return 0
 
 

@@ -11,6 +11,7 @@ from argparse import ArgumentParser, Namespace
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.cli.ops.base import EXIT_FAILED, OpsCommand
+from taskiq.cli.ops.dead_letters import plural
 from taskiq.cli.ops.output import Output, confirm
 from taskiq.control.queues import queues_of
 
@@ -38,5 +39,5 @@ class PurgeCMD(OpsCommand):
         if out.as_json:
             out.json({"queue": depth.queue, "purged": purged})
         else:
-            out.line(f"Purged {purged} ready messages from queue {depth.queue!r}.")
+            out.line(f"Purged {plural(purged, 'ready message')} from queue {depth.queue!r}.")
         return 0
