@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from redis_test_helpers import kicker
+from taskiq.testing.dead_letter_contract import message_for, taken
 from taskiq_redis import RedisBroker
 from taskiq_redis.queues import RedisQueueInspector
 
@@ -325,3 +326,45 @@ def test_an_unknown_queue_is_one_line_and_exit_1(app_dir: Path, env: dict[str, s
     assert done.returncode == 1
     assert "no-such-queue" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_replay_all_to_another_queue(
+    app_dir: Path,
+    env: dict[str, str],
+    redis_url: str,
+    queue_name: str,
+    redis_client: Redis,
+    inspector: RedisQueueInspector,
+) -> None:
+    """``replay --all --to-queue Q`` moves every dead letter onto ``Q`` as a ready message."""
+    other = f"{queue_name}-replayed"
+    broker = RedisBroker(redis_url, queue_name=queue_name, xread_block=200)
+    broker.is_worker_process = True
+    await broker.startup()
+    try:
+        for _ in range(3):
+            await broker.kick(message_for(broker))
+        async with taken(broker, 3) as deliveries:
+            for delivery in deliveries:
+                assert delivery.dead_letter is not None
+                await delivery.dead_letter("test")
+    finally:
+        await broker.shutdown()
+    assert (await inspector.depth()).dead == 3
+    replayed = as_json(
+        app_dir,
+        env,
+        "dead-letters",
+        "ops_redis_app:broker",
+        "replay",
+        "--all",
+        "--to-queue",
+        other,
+        "--yes",
+    )
+    assert replayed == {"replayed": 3, "asked": 3}
+    after = depth(app_dir, env, queue_name, other)
+    assert (after[queue_name]["dead"], after[other]["ready"]) == (0, 3)
+    keys = [key async for key in redis_client.scan_iter(match=f"*{other}*")]
+    if keys:
+        await redis_client.delete(*keys)
