@@ -93,9 +93,7 @@ class DeadLettersCMD(OpsCommand):
         if args.action == "list":
             return await self._list(store, args, out)
         if args.action == "count":
-            count = await store.count()
-            out.json({"count": count}) if out.as_json else out.line(plural(count, "dead letter"))
-            return 0
+            return await self._count(store, out)
         return await self._act(store, args, out)
 
     async def _list(self, store: DeadLetterStore, args: Namespace, out: Output) -> int:
@@ -125,7 +123,7 @@ class DeadLettersCMD(OpsCommand):
             operation = _replay(store, args.to_queue)
         total = await store.count() if args.all else len(args.ids)
         if total == 0:
-            out.json({DONE[verb]: 0, "asked": 0}) if out.as_json else out.line("No dead letters.")
+            self._done(out, verb, 0, 0, "")
             return 0
         where = f" onto {args.to_queue!r}" if args.to_queue else ""
         every = "all " if args.all else ""
@@ -136,11 +134,26 @@ class DeadLettersCMD(OpsCommand):
             done = await _in_chunks(store, operation, total, out, verb)
         else:
             done = await operation(args.ids)
+        self._done(out, verb, done, total, where)
+        return 0
+
+    @staticmethod
+    async def _count(store: DeadLetterStore, out: Output) -> int:
+        count = await store.count()
+        if out.as_json:
+            out.json({"count": count})
+        else:
+            out.line(plural(count, "dead letter"))
+        return 0
+
+    @staticmethod
+    def _done(out: Output, verb: str, done: int, total: int, where: str) -> None:
         if out.as_json:
             out.json({DONE[verb]: done, "asked": total})
+        elif total == 0:
+            out.line("No dead letters.")
         else:
             out.line(f"{DONE[verb].capitalize()} {done} of {plural(total, 'dead letter')}{where}.")
-        return 0
 
 
 def _replay(store: DeadLetterStore, to_queue: str | None) -> Operation:
