@@ -8,12 +8,20 @@ is the broker's default queue, never every queue at once.
 from __future__ import annotations
 
 from argparse import ArgumentParser, Namespace
+from contextlib import AbstractContextManager, nullcontext
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.cli.ops.base import EXIT_FAILED, OpsCommand
 from taskiq.cli.ops.dead_letters import plural
 from taskiq.cli.ops.output import Output, confirm
 from taskiq.control.queues import queues_of
+
+
+def _spinner(out: Output, text: str) -> AbstractContextManager[object]:
+    """A spinner on a terminal while a long purge runs (brokers purge in batches)."""
+    if out.as_json or not out.console.is_terminal:
+        return nullcontext()
+    return out.console.status(text)
 
 
 class PurgeCMD(OpsCommand):
@@ -35,7 +43,8 @@ class PurgeCMD(OpsCommand):
         question = f"Delete {how_many} ready messages of queue {depth.queue!r}?"
         if not confirm(question, args.yes):
             return EXIT_FAILED
-        purged = await inspector.purge(args.queue)
+        with _spinner(out, f"Purging {depth.queue!r}"):
+            purged = await inspector.purge(args.queue)
         if out.as_json:
             out.json({"queue": depth.queue, "purged": purged})
         else:
