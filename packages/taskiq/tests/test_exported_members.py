@@ -71,6 +71,11 @@ DOCUMENTED_PATHS = [
     ("taskiq.control", "DeadLetterStore"),
     ("taskiq.control", "SupportsDeadLetters"),
     ("taskiq.control", "dead_letters_of"),
+    ("taskiq.control", "QueueDepth"),
+    ("taskiq.control", "QueueInspector"),
+    ("taskiq.control", "SupportsQueueInspection"),
+    ("taskiq.control", "queues_of"),
+    ("taskiq.control.queues", "QueueDepth"),
     ("taskiq.control.dead_letters", "DeadLetter"),
     ("taskiq.exceptions", "NotSupportedError"),
 ]

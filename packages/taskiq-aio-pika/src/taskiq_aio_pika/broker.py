@@ -46,6 +46,7 @@ from taskiq_aio_pika.delays import DelayQueues
 from taskiq_aio_pika.driver_logs import quiet_driver_tracebacks
 from taskiq_aio_pika.errors import CONNECTION_ERRORS, DRIVER_ERRORS, amqp_errors, check_scheme
 from taskiq_aio_pika.exceptions import TopologyError
+from taskiq_aio_pika.queues import RabbitQueueInspector
 from taskiq_aio_pika.topology import (
     DEFAULT_ROUTING_KEY,
     PLUGIN_DELAY_HEADER,
@@ -540,6 +541,10 @@ class AioPikaBroker(DeadLetterMethods, AsyncBroker):
                 await channel.close()
             except DRIVER_ERRORS as exc:
                 logger.debug("Closing the consuming channel failed: %r", exc)
+
+    def queue_inspector(self) -> RabbitQueueInspector:
+        """The depth of every task queue (ready and dead; see queues.py), and purge."""
+        return RabbitQueueInspector(self._started_connection, self.url, self.dead_letter_queues)
 
     def describe(self) -> dict[str, str]:
         """The server (password masked), exchange and queues read, for the worker's banner."""

@@ -48,6 +48,7 @@ from taskiq_nats.dead_letters import (
 )
 from taskiq_nats.delivery import Delivery, RedeliveryPolicy, send_quietly
 from taskiq_nats.payload_limit import check_payload_size
+from taskiq_nats.queues import NatsQueueInspector
 from taskiq_nats.topology import Topology, check_consumer, covers, ensure_stream
 
 logger = logging.getLogger("taskiq_nats")
@@ -313,6 +314,18 @@ class BaseJetStreamBroker(AsyncBroker):
                 f"{self.subject!r} (queue {self.queue!r}); use a broker for that queue.",
             )
         return NatsDeadLetterStore(self.dead_letters.stream_name, self._jetstream)
+
+    def queue_inspector(self) -> NatsQueueInspector:
+        """The depth of this broker's queue (see taskiq_nats.queues), and purge."""
+        aliases = [self.queue, self.subject] if self.queue else [self.subject]
+        return NatsQueueInspector(
+            self._jetstream,
+            self.queue or self.subject,
+            aliases,
+            self.stream_name,
+            self.durable,
+            self.dead_letter_store(),
+        )
 
     async def get_dead_letters(self, limit: int | None = 100) -> list[DeadLetter]:
         """Dead-lettered task messages, oldest first (at most ``limit``; None for all)."""

@@ -49,6 +49,7 @@ from taskiq_redis.keys import DATA_FIELD, TASK_ID_FIELD, TASK_NAME_FIELD, Stream
 from taskiq_redis.labels import delay_seconds, priority_level
 from taskiq_redis.lease_thread import start_lease_thread
 from taskiq_redis.leases import Delivery, LeaseKeeper
+from taskiq_redis.queues import RedisQueueInspector
 from taskiq_redis.stream_scripts import StreamScripts
 
 logger = logging.getLogger("taskiq_redis.stream_broker")
@@ -566,6 +567,14 @@ class RedisStreamBroker(BaseRedisBroker):
     async def delete_dead_letters(self, *dead_letter_ids: str) -> int:
         """Forget dead letters for good; return how many existed (alias of ``delete``)."""
         return await self.dead_letter_store().delete(dead_letter_ids)
+
+    # -- inspection ------------------------------------------------------
+
+    def queue_inspector(self) -> RedisQueueInspector:
+        """The depth of this broker's queue (and of others by name), and purge."""
+        return RedisQueueInspector(
+            self.redis, self.consumer_group_name, self.keys, self.connector.address
+        )
 
     def describe(self) -> dict[str, str]:
         """The server, the stream(s) read and the consumer group, for the worker's banner."""

@@ -24,8 +24,12 @@ from taskiq.control import (
     DeadLetter,
     DeadLetterPage,
     DeadLetterStore,
+    QueueDepth,
+    QueueInspector,
     SupportsDeadLetters,
+    SupportsQueueInspection,
     dead_letters_of,
+    queues_of,
 )
 from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.depends.progress_tracker import ProgressTracker, TaskProgress, TaskState
@@ -101,6 +105,8 @@ __all__ = [
     "NotSupportedError",
     "ProgressTracker",
     "PrometheusMiddleware",
+    "QueueDepth",
+    "QueueInspector",
     "Receiver",
     "ResultBackendError",
     "ResultGetError",
@@ -118,6 +124,7 @@ __all__ = [
     "SimpleRetryMiddleware",
     "SmartRetryMiddleware",
     "SupportsDeadLetters",
+    "SupportsQueueInspection",
     "TaskProgress",
     "TaskRejectedError",
     "TaskState",
@@ -139,4 +146,5 @@ __all__ = [
     "async_shared_broker",
     "dead_letters_of",
     "gather",
+    "queues_of",
 ]

@@ -1,7 +1,7 @@
 """The control plane: contracts every broker speaks so operators can see and act.
 
-One module per concept; today `dead_letters` (and its reason vocabulary).
-Queue inspection, task states, live workers and events join it here.
+One module per concept: `dead_letters` (and its reason vocabulary), `queues`
+(depth and purge). Task states, live workers and events join it here.
 """
 
 from taskiq.control.dead_letter_reasons import (
@@ -21,6 +21,12 @@ from taskiq.control.dead_letters import (
     dead_letters_of,
     log_dead_lettered,
 )
+from taskiq.control.queues import (
+    QueueDepth,
+    QueueInspector,
+    SupportsQueueInspection,
+    queues_of,
+)
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -28,12 +34,16 @@ __all__ = [
     "DeadLetter",
     "DeadLetterPage",
     "DeadLetterStore",
+    "QueueDepth",
+    "QueueInspector",
     "ReasonKind",
     "SupportsDeadLetters",
+    "SupportsQueueInspection",
     "dead_letters_of",
     "failed_times",
     "log_dead_lettered",
     "malformed",
+    "queues_of",
     "reason_kind",
     "unknown_task",
 ]

@@ -1,6 +1,6 @@
 """`OpsCommand`: parse ``APP [options]``, connect, run one coroutine, map errors to exit codes.
 
-Exit codes: 0 done; 1 failed (the broker could not be reached, a bad argument, a
+Exit codes: 0 done; 1 failed (the broker could not be reached, a bad argument or queue, a
 refused confirmation); 2 the broker cannot do this (`NotSupportedError`), said in one line.
 """
 
@@ -56,7 +56,7 @@ class OpsCommand(TaskiqCMD):
         except NotSupportedError as exc:
             out.error(str(exc))
             return EXIT_NOT_SUPPORTED
-        except (TaskiqError, OSError) as exc:
+        except (TaskiqError, OSError, ValueError) as exc:  # ValueError: an unknown queue
             logger.debug("taskiq %s failed", self.name, exc_info=exc)
             out.error(f"taskiq {self.name}: {exc}")
             return EXIT_FAILED

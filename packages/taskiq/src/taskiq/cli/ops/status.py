@@ -1,0 +1,93 @@
+"""``taskiq status APP``: the broker's queues at a glance (and, later, its workers).
+
+The output is a list of sections, each a table for people and one key of the
+JSON document (``{"queues": [...]}``). `workers_section` is where the live
+workers join once the broker can report them (``taskiq workers``).
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser, Namespace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from taskiq.abc.broker import AsyncBroker
+from taskiq.cli.ops.base import OpsCommand
+from taskiq.cli.ops.output import Output
+from taskiq.control.queues import QueueDepth, queues_of
+
+#: The columns of the queues table, in the order of `QueueDepth`'s counts.
+QUEUE_COLUMNS = ("queue", "ready", "delayed", "in flight", "dead")
+
+
+@dataclass(frozen=True)
+class StatusSection:
+    """One part of the status: a table for people, ``document`` under ``key`` in JSON."""
+
+    key: str
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    document: Any
+
+
+def depth_row(depth: QueueDepth) -> list[Any]:
+    """A queues-table row: None stays None (printed as ``-``: the broker cannot know)."""
+    return [depth.queue, depth.ready, depth.delayed, depth.in_flight, depth.dead]
+
+
+async def queues_section(broker: AsyncBroker, queues: Sequence[str] | None) -> StatusSection:
+    """The depth of ``queues`` (default: every queue the broker knows)."""
+    inspector = queues_of(broker)
+    if queues:
+        depths = [await inspector.depth(name) for name in queues]
+    else:
+        depths = await inspector.depths()
+    return StatusSection(
+        key="queues",
+        title="Queues",
+        columns=QUEUE_COLUMNS,
+        rows=[depth_row(depth) for depth in depths],
+        document=[asdict(depth) for depth in depths],
+    )
+
+
+async def workers_section(broker: AsyncBroker) -> StatusSection | None:
+    """The live workers of ``broker``, or None while nothing reports them.
+
+    The place for ``taskiq workers``' heartbeat view: return a section keyed
+    ``"workers"`` and `StatusCMD` prints it after the queues.
+    """
+    del broker
+    return None
+
+
+class StatusCMD(OpsCommand):
+    """``taskiq status APP [--queue Q ...] [--json]``."""
+
+    name = "status"
+    short_help = "Show queue depths (ready, delayed, in flight, dead) at a glance."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        """``--queue`` (repeatable) picks queues; default: all the broker knows."""
+        parser.add_argument(
+            "--queue",
+            action="append",
+            dest="queues",
+            default=None,
+            help="A queue to show (repeat for several; default: every queue of the broker).",
+        )
+
+    async def run(self, broker: AsyncBroker, args: Namespace, out: Output) -> int:
+        """Collect every section, then print them as tables or one JSON document."""
+        sections = [await queues_section(broker, args.queues)]
+        workers = await workers_section(broker)
+        if workers is not None:
+            sections.append(workers)
+        if out.as_json:
+            out.json({section.key: section.document for section in sections})
+            return 0
+        for section in sections:
+            out.table(section.title, section.columns, section.rows)
+        return 0
