@@ -72,6 +72,12 @@ DOCUMENTED_PATHS = [
     ("taskiq.control", "SupportsDeadLetters"),
     ("taskiq.control", "dead_letters_of"),
     ("taskiq.control.dead_letters", "DeadLetter"),
+    ("taskiq.control", "WorkerId"),
+    ("taskiq.control", "WorkerInfo"),
+    ("taskiq.control", "WorkerRegistry"),
+    ("taskiq.control", "SupportsWorkerRegistry"),
+    ("taskiq.control", "workers_of"),
+    ("taskiq.control.workers", "RunningTaskInfo"),
     ("taskiq.exceptions", "NotSupportedError"),
 ]
 

@@ -25,7 +25,12 @@ from taskiq.control import (
     DeadLetterPage,
     DeadLetterStore,
     SupportsDeadLetters,
+    SupportsWorkerRegistry,
+    WorkerId,
+    WorkerInfo,
+    WorkerRegistry,
     dead_letters_of,
+    workers_of,
 )
 from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.depends.progress_tracker import ProgressTracker, TaskProgress, TaskState
@@ -116,6 +121,7 @@ __all__ = [
     "SimpleRetryMiddleware",
     "SmartRetryMiddleware",
     "SupportsDeadLetters",
+    "SupportsWorkerRegistry",
     "TaskProgress",
     "TaskRejectedError",
     "TaskState",
@@ -132,9 +138,13 @@ __all__ = [
     "TaskiqSerializer",
     "TaskiqState",
     "UnknownTaskError",
+    "WorkerId",
+    "WorkerInfo",
+    "WorkerRegistry",
     "ZeroMQBroker",
     "__version__",
     "async_shared_broker",
     "dead_letters_of",
     "gather",
+    "workers_of",
 ]
