@@ -50,6 +50,7 @@ class Heartbeat:
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
         self._failing = False
+        self._stopped = asyncio.Event()
 
     @classmethod
     def start(cls, broker: AsyncBroker, args: WorkerArgs, slot: int | None = None) -> Heartbeat:
@@ -72,19 +73,24 @@ class Heartbeat:
         return beat
 
     async def stop(self) -> None:
-        """Stop beating and remove this child's record (best effort, bounded)."""
+        """Stop beating and remove this child's record (best effort, bounded).
+
+        The loop is told to stop rather than cancelled: on Python < 3.12 a
+        cancellation that meets a finishing ``wait_for`` can be lost.
+        """
         if self._task is None or self.registry is None:
             return
+        self._stopped.set()
+        await asyncio.wait({self._task}, timeout=self.interval + 1.0)
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.registry.remove(self.describe().id), self.interval)
+            await asyncio.wait_for(self.registry.remove(self.describe().id), self.interval + 1.0)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             await self._beat()
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), self.interval)
 
     async def _beat(self) -> None:
         assert self.registry is not None
