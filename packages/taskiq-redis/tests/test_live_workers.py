@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 from taskiq import AsyncKicker, WorkerId, workers_of
-from taskiq.testing.worker_registry_contract import WorkerRegistryContract
+from taskiq.testing.snippets import python_blocks, run_fragment
+from taskiq.testing.worker_registry_contract import WorkerRegistryContract, record
 from taskiq_redis import RedisAsyncResultBackend, RedisBroker
 
 from conftest import RedisServer, free_port, require_redis_server
@@ -281,3 +282,22 @@ def test_workers_of_the_redis_backend_is_a_registry(redis_url: str) -> None:
     broker = RedisBroker(redis_url).with_result_backend(RedisAsyncResultBackend(redis_url))
     assert workers_of(broker).__class__.__name__ == "RedisWorkerRegistry"
     assert WorkerId("h", 1, 0).key == "h-1-0"
+
+
+DOCS = Path(__file__).parents[3] / "docs" / "operations.md"
+MARKER = "await workers_of(broker).list()"
+
+
+async def test_the_documented_fragment_lists_a_worker(redis_url: str, queue_name: str) -> None:
+    (fragment,) = python_blocks(DOCS, MARKER)
+    backend = RedisAsyncResultBackend(redis_url, prefix_str=queue_name)
+    broker = RedisBroker(redis_url, queue_name=queue_name).with_result_backend(backend)
+    await broker.startup()
+    try:
+        registry = workers_of(broker)
+        await registry.publish(record("docs-host", done=4))
+        printed = await run_fragment(fragment, str(DOCS), broker=broker)
+        await registry.remove(WorkerId("docs-host", 4242, 0))
+    finally:
+        await broker.shutdown()
+    assert "docs-host:4242 #0: contract:slow, 4 done" in printed
