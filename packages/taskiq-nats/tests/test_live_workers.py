@@ -16,7 +16,6 @@ class TestNATSWorkers(WorkerRegistryContract):
     @pytest.fixture
     async def broker(self, nats_url: str, names: Any) -> AsyncIterator[JetStreamBroker]:
         bucket = names.bucket("results")
-        names.buckets.append(f"{bucket}_workers")  # deleted after the test too
         backend: NATSKeyValueResultBackend[Any] = NATSKeyValueResultBackend(
             nats_url, bucket_name=bucket
         )
@@ -32,7 +31,6 @@ async def test_the_registry_reopens_its_bucket_after_a_reconnect(nats_url: str, 
     backend: NATSKeyValueResultBackend[Any] = NATSKeyValueResultBackend(
         nats_url, bucket_name=names.bucket("results")
     )
-    names.buckets.append(f"{backend.bucket_name}_workers")
     registry = workers_of(JetStreamBroker(nats_url).with_result_backend(backend))
     assert isinstance(registry, NATSWorkerRegistry)
     for _ in range(2):

@@ -3,8 +3,9 @@
 The record key expires on the server (``PX`` = `WorkerInfo.expires_in`), so a child
 killed with SIGKILL drops out without anyone's clock being trusted. The index set
 only says which keys to read; ids whose key has expired are removed from it when
-the registry is listed, and the set itself expires an hour after the last heartbeat. All keys share one hash tag (see `taskiq_redis.keys`), so
-the index and records can be read together on Redis Cluster too.
+the registry is listed, and the set itself expires an hour after the last heartbeat.
+All keys share one hash tag (see `taskiq_redis.keys`), so the index and records can
+be read together on Redis Cluster too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 from taskiq.control.workers import WorkerId, WorkerInfo, WorkerRegistry, sorted_live
 
 from taskiq_redis.keys import worker_key, workers_index_key
-
 
 #: The index set outlives every record by far; each heartbeat re-adds its id anyway.
 _INDEX_TTL_MS = 3600 * 1000

@@ -20,7 +20,7 @@ import os
 import re
 import socket
 import time
-from typing import Any
+from collections.abc import Callable
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.cli.worker.args import WorkerArgs
@@ -44,7 +44,12 @@ _QUEUE_ATTRIBUTES = ("queue_name", "subject", "queues", "queue", "topic")
 class Heartbeat:
     """The running heartbeat task of one worker child (inert when off or unsupported)."""
 
-    def __init__(self, registry: WorkerRegistry | None, describe: Any, interval: float) -> None:
+    def __init__(
+        self,
+        registry: WorkerRegistry | None,
+        describe: Callable[[], WorkerInfo],
+        interval: float,
+    ) -> None:
         self.registry = registry
         self.describe = describe
         self.interval = interval
@@ -98,7 +103,9 @@ class Heartbeat:
             await asyncio.wait_for(self.registry.publish(self.describe()), self.interval)
         except Exception as exc:
             if not self._failing:
-                logger.warning("Cannot publish the worker heartbeat (retrying): %s", exc)
+                logger.warning(
+                    "Cannot publish the worker heartbeat (retrying): %s", exc or type(exc).__name__
+                )
             self._failing = True
         else:
             self._failing = False
