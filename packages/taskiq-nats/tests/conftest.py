@@ -41,9 +41,9 @@ class Names:
         return f"t.{base}.{self.suffix}"
 
     def bucket(self, base: str = "kv") -> str:
-        """A unique KV bucket name, deleted after the test."""
+        """A unique KV bucket name, deleted after the test (with its workers bucket)."""
         name = f"t_{base}_{self.suffix}"
-        self.buckets.append(name)
+        self.buckets += [name, f"{name}_workers"]
         return name
 
 

@@ -77,6 +77,12 @@ DOCUMENTED_PATHS = [
     ("taskiq.control", "queues_of"),
     ("taskiq.control.queues", "QueueDepth"),
     ("taskiq.control.dead_letters", "DeadLetter"),
+    ("taskiq.control", "WorkerId"),
+    ("taskiq.control", "WorkerInfo"),
+    ("taskiq.control", "WorkerRegistry"),
+    ("taskiq.control", "SupportsWorkerRegistry"),
+    ("taskiq.control", "workers_of"),
+    ("taskiq.control.workers", "RunningTaskInfo"),
     ("taskiq.exceptions", "NotSupportedError"),
 ]
 

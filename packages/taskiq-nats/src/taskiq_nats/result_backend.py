@@ -22,6 +22,7 @@ from nats.js.kv import KeyValue
 from pydantic import ValidationError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import (
     NoResultError,
@@ -36,6 +37,7 @@ from taskiq.serializers.model_codec import dump_model, load_model
 
 from taskiq_nats import connection
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
+from taskiq_nats.workers import NATSWorkerRegistry
 
 _ReturnType = TypeVar("_ReturnType")
 
@@ -84,6 +86,11 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
         self.connect_options = connect_options
         self.client: Client | None = None
         self._kv: KeyValue | None = None
+        self._workers = NATSWorkerRegistry(lambda: self.client, f"{bucket_name}_workers")
+
+    def worker_registry(self) -> WorkerRegistry:
+        """Worker heartbeats in the bucket ``<bucket_name>_workers`` (`taskiq_nats.workers`)."""
+        return self._workers
 
     async def startup(self) -> None:
         """Connect and open (or create) the bucket."""

@@ -14,6 +14,8 @@ slot. Layout of a `RedisStreamBroker` / `RedisBroker` queue named ``q``::
 named ``queue_name``, exactly as Taskiq does. The result backend stores
 ``<prefix_str>:<task_id>`` (or ``<task_id>`` without a prefix), progress under
 ``<...>:progress`` and announces stored results on one channel per prefix.
+Worker heartbeats (`taskiq_redis.workers`) live under ``{<prefix_str or taskiq>:workers}``:
+an ``:index`` set of worker ids and one ``:<worker id>`` string per worker, with a TTL.
 """
 
 from __future__ import annotations
@@ -73,3 +75,18 @@ def schedule_hash(prefix: str) -> str:
 def list_schedule_keys(prefix: str) -> tuple[str, str, str]:
     """`ListRedisScheduleSource`: (cron id list, time sorted set, data key prefix)."""
     return f"{prefix}:cron", f"{prefix}:time", f"{prefix}:data:"
+
+
+def workers_tag(prefix: str | None) -> str:
+    """The hash tag of the worker heartbeat keys: the index and every record in one slot."""
+    return f"{{{prefix or 'taskiq'}:workers}}"
+
+
+def workers_index_key(prefix: str | None) -> str:
+    """Set of the worker ids that published a heartbeat (pruned of expired ones on read)."""
+    return f"{workers_tag(prefix)}:index"
+
+
+def worker_key(prefix: str | None, worker: str) -> str:
+    """The heartbeat record of one worker child, a string with a TTL."""
+    return f"{workers_tag(prefix)}:{worker}"

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import (
     NoResultError,
@@ -37,6 +38,7 @@ from taskiq_redis.exceptions import (
 )
 from taskiq_redis.keys import progress_key, result_key, results_channel
 from taskiq_redis.readiness import ReadinessListener
+from taskiq_redis.workers import RedisWorkerRegistry
 
 _ReturnType = TypeVar("_ReturnType")
 
@@ -77,6 +79,10 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         self.prefix_str = prefix_str
         self.readiness = ReadinessListener(self.connector.client, results_channel(prefix_str))
         self._stores: TurnBatcher[tuple[str, bytes, str]] = TurnBatcher(self._store_many)
+
+    def worker_registry(self) -> WorkerRegistry:
+        """Worker heartbeats on this backend's Redis (`taskiq_redis.workers`)."""
+        return RedisWorkerRegistry(lambda: self.redis, self.prefix_str)
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""

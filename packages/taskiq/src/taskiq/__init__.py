@@ -28,8 +28,13 @@ from taskiq.control import (
     QueueInspector,
     SupportsDeadLetters,
     SupportsQueueInspection,
+    SupportsWorkerRegistry,
+    WorkerId,
+    WorkerInfo,
+    WorkerRegistry,
     dead_letters_of,
     queues_of,
+    workers_of,
 )
 from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.depends.progress_tracker import ProgressTracker, TaskProgress, TaskState
@@ -125,6 +130,7 @@ __all__ = [
     "SmartRetryMiddleware",
     "SupportsDeadLetters",
     "SupportsQueueInspection",
+    "SupportsWorkerRegistry",
     "TaskProgress",
     "TaskRejectedError",
     "TaskState",
@@ -141,10 +147,14 @@ __all__ = [
     "TaskiqSerializer",
     "TaskiqState",
     "UnknownTaskError",
+    "WorkerId",
+    "WorkerInfo",
+    "WorkerRegistry",
     "ZeroMQBroker",
     "__version__",
     "async_shared_broker",
     "dead_letters_of",
     "gather",
     "queues_of",
+    "workers_of",
 ]

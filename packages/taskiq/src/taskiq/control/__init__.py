@@ -1,7 +1,7 @@
 """The control plane: contracts every broker speaks so operators can see and act.
 
 One module per concept: `dead_letters` (and its reason vocabulary), `queues`
-(depth and purge). Task states, live workers and events join it here.
+(depth and purge), `workers` (heartbeats). Task states and events join it here.
 """
 
 from taskiq.control.dead_letter_reasons import (
@@ -27,9 +27,21 @@ from taskiq.control.queues import (
     SupportsQueueInspection,
     queues_of,
 )
+from taskiq.control.workers import (
+    DEFAULT_HEARTBEAT_INTERVAL,
+    MISSED_BEATS,
+    RunningTaskInfo,
+    SupportsWorkerRegistry,
+    WorkerId,
+    WorkerInfo,
+    WorkerRegistry,
+    workers_of,
+)
 
 __all__ = [
+    "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_PAGE_SIZE",
+    "MISSED_BEATS",
     "REJECTED_BY_TASK",
     "DeadLetter",
     "DeadLetterPage",
@@ -37,8 +49,13 @@ __all__ = [
     "QueueDepth",
     "QueueInspector",
     "ReasonKind",
+    "RunningTaskInfo",
     "SupportsDeadLetters",
     "SupportsQueueInspection",
+    "SupportsWorkerRegistry",
+    "WorkerId",
+    "WorkerInfo",
+    "WorkerRegistry",
     "dead_letters_of",
     "failed_times",
     "log_dead_lettered",
@@ -46,4 +63,5 @@ __all__ = [
     "queues_of",
     "reason_kind",
     "unknown_task",
+    "workers_of",
 ]

@@ -49,6 +49,7 @@ class TaskRunner:
             plan = self._plan_for(task, cast_types)
             value = await self._call(plan, message, delivery, executor, timeout)
         except (Exception, SystemExit) as exc:  # sys.exit() in a task must not stop the worker
+            running.failed(token)
             return failed_result(message, exc, time.perf_counter() - start)
         finally:
             running.finished(token)

@@ -3,7 +3,8 @@
 The receiver records each task run here (`started`, `finished`); threads that watch the
 event loop (`taskiq.receiver.loop_watchdog`, the brokers' keep-alive threads)
 read it to say which task blocks the loop and whether it has outrun its
-``timeout`` label. Recording is one dict insert and one delete per task.
+``timeout`` label; the worker heartbeat (`taskiq.cli.worker.heartbeat`) reads it
+and the finished/failed counts. Recording is one dict insert and one delete per task.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class RunningTask:
 
 _running: dict[int, RunningTask] = {}
 _tokens = itertools.count()
+#: Task runs finished since the process started, and how many of them raised.
+_finished = [0, 0]
 
 
 def started(name: str, task_id: str, func: Any, timeout: float | None) -> int:
@@ -46,8 +49,20 @@ def started(name: str, task_id: str, func: Any, timeout: float | None) -> int:
 
 
 def finished(token: int) -> None:
-    """Forget the task run recorded under ``token``."""
-    _running.pop(token, None)
+    """Forget the task run recorded under ``token`` (and count it as finished)."""
+    if _running.pop(token, None) is not None:
+        _finished[0] += 1
+
+
+def failed(token: int) -> None:
+    """Count the run under ``token`` as failed; call before `finished`."""
+    if token in _running:
+        _finished[1] += 1
+
+
+def finished_counts() -> tuple[int, int]:
+    """(task runs finished, of which failed) since the process started."""
+    return _finished[0], _finished[1]
 
 
 def running_tasks() -> list[RunningTask]:

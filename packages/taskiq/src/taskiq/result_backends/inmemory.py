@@ -7,9 +7,11 @@ from collections import OrderedDict
 from typing import Any
 
 from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import NoResultError
 from taskiq.result import TaskiqResult
+from taskiq.result_backends.inmemory_workers import InmemoryWorkerRegistry
 
 #: How many results an in-memory backend keeps before evicting the oldest.
 DEFAULT_MAX_STORED_RESULTS = 100
@@ -29,6 +31,11 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
         self._waiters: dict[str, asyncio.Event] = {}
         self._waiting: dict[str, int] = {}
         self._evicted: OrderedDict[str, None] = OrderedDict()
+        self._workers = InmemoryWorkerRegistry()
+
+    def worker_registry(self) -> WorkerRegistry:
+        """Heartbeats of the workers in this process (`taskiq.control.workers`)."""
+        return self._workers
 
     async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
         """Store the result, evicting the oldest beyond the bound, and wake waiters."""

@@ -1,12 +1,13 @@
-"""``taskiq status APP``: the broker's queues at a glance (and, later, its workers).
+"""``taskiq status APP``: the broker's queues and its live workers at a glance.
 
 The output is a list of sections, each a table for people and one key of the
-JSON document (``{"queues": [...]}``). `workers_section` is where the live
-workers join once the broker can report them (``taskiq workers``).
+JSON document (``{"queues": [...], "workers": [...]}``); the workers part is left out
+when the result backend keeps no heartbeats.
 """
 
 from __future__ import annotations
 
+import datetime
 from argparse import ArgumentParser, Namespace
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -15,7 +16,11 @@ from typing import Any
 from taskiq.abc.broker import AsyncBroker
 from taskiq.cli.ops.base import OpsCommand
 from taskiq.cli.ops.output import Output
+from taskiq.cli.ops.workers import COLUMNS as WORKER_COLUMNS
+from taskiq.cli.ops.workers import row as worker_row
 from taskiq.control.queues import QueueDepth, queues_of
+from taskiq.control.workers import workers_of
+from taskiq.exceptions import NotSupportedError
 
 #: The columns of the queues table, in the order of `QueueDepth`'s counts.
 QUEUE_COLUMNS = ("queue", "ready", "delayed", "in flight", "dead")
@@ -54,13 +59,23 @@ async def queues_section(broker: AsyncBroker, queues: Sequence[str] | None) -> S
 
 
 async def workers_section(broker: AsyncBroker) -> StatusSection | None:
-    """The live workers of ``broker``, or None while nothing reports them.
+    """The live workers of ``broker`` (as ``taskiq workers`` shows them).
 
-    The place for ``taskiq workers``' heartbeat view: return a section keyed
-    ``"workers"`` and `StatusCMD` prints it after the queues.
+    None when its result backend keeps no heartbeats: the queues are still worth
+    showing, so status does not fail for that (``taskiq workers`` says why).
     """
-    del broker
-    return None
+    try:
+        workers = await workers_of(broker).list()
+    except NotSupportedError:
+        return None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return StatusSection(
+        key="workers",
+        title=f"Workers ({len(workers)})",
+        columns=WORKER_COLUMNS,
+        rows=[worker_row(info, now) for info in workers],
+        document=[asdict(info) for info in workers],
+    )
 
 
 class StatusCMD(OpsCommand):

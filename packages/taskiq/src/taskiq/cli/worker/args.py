@@ -19,6 +19,7 @@ from taskiq.cli.common_args import (
     add_logging_args,
 )
 from taskiq.cli.worker.reloader import DEFAULT_RELOAD_PATTERNS
+from taskiq.control.workers import DEFAULT_HEARTBEAT_INTERVAL
 
 
 @dataclass
@@ -54,6 +55,9 @@ class WorkerArgs:
     log_level: str = "INFO"
     log_format: str = DEFAULT_LOG_FORMAT
     configure_logging: bool = True
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
 
     @classmethod
     def from_cli(cls, args: Sequence[str]) -> WorkerArgs:
@@ -114,6 +118,7 @@ def build_parser() -> ArgumentParser:
     _add_concurrency_args(parser)
     _add_shutdown_args(parser)
     _add_receiver_args(parser)
+    _add_control_args(parser)
     add_logging_args(parser)
     return parser
 
@@ -256,4 +261,25 @@ def _add_receiver_args(parser: ArgumentParser) -> None:
         "--no-propagate-errors",
         action="store_true",
         help="Do not throw task errors into dependency generators.",
+    )
+
+
+def _add_control_args(parser: ArgumentParser) -> None:
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=non_negative_float,
+        default=DEFAULT_HEARTBEAT_INTERVAL,
+        help="Seconds between the heartbeats each child publishes for `taskiq workers`; "
+        "a record expires after 3 missed ones. 0: no heartbeat.",
+    )
+    parser.add_argument(
+        "--health-port",
+        type=non_negative_int,
+        default=None,
+        help="Serve /livez and /readyz on this port (None: no health endpoints).",
+    )
+    parser.add_argument(
+        "--health-host",
+        default="127.0.0.1",
+        help="Address the health endpoints listen on (0.0.0.0: every interface).",
     )

@@ -34,6 +34,7 @@ from taskiq.cli.worker.banner import log_banner
 from taskiq.cli.worker.connect import StartupConfigError, start_when_reachable
 from taskiq.cli.worker.executor import build_executor
 from taskiq.cli.worker.fetching import steady_listen
+from taskiq.cli.worker.heartbeat import Heartbeat
 from taskiq.exceptions import BrokerConfigError
 from taskiq.receiver import Receiver
 from taskiq.receiver.loop_watchdog import LoopWatchdog
@@ -112,12 +113,14 @@ async def serve(
     executor = build_executor(
         args.max_threadpool_threads, args.use_process_pool, args.max_process_pool_processes
     )
+    heartbeat = Heartbeat.start(broker, args)  # for `taskiq workers`; removed at stop
     watchdog = LoopWatchdog.start_here()  # warns naming the task when the loop is blocked
     try:
         receiver = receiver_cls(broker, **receiver_kwargs(args, executor))
         with steady_listen(broker, args.max_tasks_per_child, lambda: _send(conn, "retiring")):
             await run_until_stopped(receiver, stop, args.wait_tasks_timeout)
     finally:
+        await heartbeat.stop()
         watchdog.stop()
         await shutdown_broker(broker, args.shutdown_timeout)
         # Threads cannot be stopped: do not wait for abandoned ones. Pool processes

@@ -33,6 +33,7 @@ from typing import Any
 
 from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.child import EXIT_CONFIG_ERROR, FATAL_PREFIX, run_child
+from taskiq.cli.worker.health import HealthServer
 from taskiq.cli.worker.reload_gate import ReloadGate
 
 logger = logging.getLogger("taskiq.worker")
@@ -84,6 +85,7 @@ class Supervisor:
         self.restarts: list[tuple[float, int, list[Child]]] = []
         self.changed_files: list[str] = []
         self.gate = ReloadGate()
+        self.alive_at = time.monotonic()  # last loop step, for /livez
         self._changed_lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
         self._wake_read, self._wake_write = os.pipe()
@@ -94,6 +96,7 @@ class Supervisor:
     def run(self) -> int:
         """Start the children and supervise them until they have all stopped."""
         multiprocessing.current_process().name = f"supervisor:{os.getpid()}"
+        health = HealthServer.start(self)  # --health-port: /livez, /readyz
         previous = self._install_signal_handlers()
         watcher = self._start_watcher()
         try:
@@ -105,10 +108,12 @@ class Supervisor:
             if watcher is not None:
                 watcher.stop()
             self._restore_signal_handlers(previous)
+            health.stop()
         logger.info("Worker stopped (exit code %d).", self.exit_code)
         return self.exit_code
 
     def _step(self) -> None:
+        self.alive_at = time.monotonic()
         waitables: dict[Any, Any] = {self._wake_read: None}
         for child in self.children:
             waitables[child.process.sentinel] = child
