@@ -24,8 +24,14 @@ def test_an_unknown_count_stays_none_in_a_row() -> None:
     assert len(QUEUE_COLUMNS) == len(depth_row(depth))
 
 
-async def test_no_workers_section_until_workers_report() -> None:
-    assert await workers_section(InMemoryBroker()) is None
+async def test_the_workers_section_lists_heartbeats_and_is_left_out_without_them() -> None:
+    from taskiq.result_backends.dummy import DummyResultBackend
+
+    empty = await workers_section(InMemoryBroker())  # the in-memory backend keeps heartbeats
+    assert empty is not None
+    assert (empty.key, empty.rows, empty.document) == ("workers", [], [])
+    no_heartbeats = InMemoryBroker().with_result_backend(DummyResultBackend())
+    assert await workers_section(no_heartbeats) is None
 
 
 @pytest.mark.parametrize(
