@@ -29,6 +29,7 @@ from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerError, ListenError, SendTaskError
 from taskiq.message import BrokerMessage
+from taskiq.reconnect import ReconnectBackoff
 from taskiq.urls import mask_url
 
 from taskiq_aio_kafka import headers as hdr
@@ -178,6 +179,11 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
             labels[TOPIC_LABEL] = self.topology.add(topic)
         return super().task(task_name, **labels)
 
+    @property
+    def reconnect_target(self) -> tuple[str, str]:
+        """What reconnect log lines name: the service and its bootstrap servers, masked."""
+        return "Kafka", self.describe()["url"]
+
     def describe(self) -> dict[str, str]:
         """The bootstrap servers, the task topics and the consumer group, for the banner."""
         servers = self.bootstrap_servers
@@ -235,6 +241,7 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
             send=self._send,
             dead_letter=self._dead_topic.put,
             is_closing=self._is_closing,
+            outage=ReconnectBackoff(*self.reconnect_target, log=logger),
         )
         topics = self.topology.listened()
         await start_with_retries(

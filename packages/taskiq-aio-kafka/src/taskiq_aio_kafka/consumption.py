@@ -10,18 +10,16 @@ the rest go to the receiver. Fetched records wait here, not in the loop, so a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from taskiq.acks import AckableMessage
-from taskiq.middlewares.backoff import retry_delay
+from taskiq.reconnect import ReconnectBackoff
 
-from taskiq_aio_kafka.connection import FIRST_PAUSE, MAX_PAUSE
 from taskiq_aio_kafka.delays import DelayedMover, SendFn
-from taskiq_aio_kafka.errors import KAFKA_FAILURES, describe
+from taskiq_aio_kafka.errors import KAFKA_FAILURES
 from taskiq_aio_kafka.ordering import KeyGate
 from taskiq_aio_kafka.reader import PartitionReader, Record
 from taskiq_aio_kafka.settler import DeadLetterFn, RetryPolicy, Settler
@@ -46,6 +44,7 @@ class Consumption:
         send: SendFn,
         dead_letter: DeadLetterFn,
         is_closing: Callable[[], bool],
+        outage: ReconnectBackoff | None = None,
     ) -> None:
         self.delay_topic = delay_topic
         self.is_closing = is_closing
@@ -55,7 +54,8 @@ class Consumption:
         self.mover = DelayedMover(send, self.reader.finished)
         #: Fetched records that may run, not handed out yet, in fetch order.
         self.fetched: deque[Record] = deque()
-        self._fetch_failures = 0
+        #: The shared backoff for a fetch that failed (a server gone away).
+        self.outage = outage or ReconnectBackoff("Kafka", "its servers", log=logger)
 
     async def stop(self) -> None:
         """Cancel local retries and delay waits, commit, leave the group."""
@@ -82,16 +82,9 @@ class Consumption:
         try:
             records = await self.reader.fetch(room, FETCH_TIMEOUT)
         except KAFKA_FAILURES as exc:
-            self._fetch_failures += 1
-            pause = retry_delay(
-                FIRST_PAUSE, self._fetch_failures, exponential=True, cap=MAX_PAUSE, jitter=True
-            )
-            logger.warning(
-                "Fetching from Kafka failed (%s); retrying in %.1f s.", describe(exc), pause
-            )
-            await asyncio.sleep(pause)
+            await self.outage.wait(exc)
             return []
-        self._fetch_failures = 0
+        self.outage.succeeded()
         return records
 
     def _admit(self, record: Record) -> bool:
