@@ -72,6 +72,14 @@ DOCUMENTED_PATHS = [
     ("taskiq.control", "SupportsDeadLetters"),
     ("taskiq.control", "dead_letters_of"),
     ("taskiq.control.dead_letters", "DeadLetter"),
+    ("taskiq.control", "SupportsTaskStates"),
+    ("taskiq.control", "TaskStateRecord"),
+    ("taskiq.control", "TaskStatus"),
+    ("taskiq.control", "TaskTransition"),
+    ("taskiq.control", "WorkerRef"),
+    ("taskiq.control", "task_states_of"),
+    ("taskiq.control", "on_dead_lettered"),
+    ("taskiq.control.task_states", "TaskStateRecord"),
     ("taskiq.exceptions", "NotSupportedError"),
 ]
 

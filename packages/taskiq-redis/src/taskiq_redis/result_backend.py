@@ -6,16 +6,26 @@ waiting clients return at once (see `taskiq_redis.readiness`). Results expire
 after `DEFAULT_RESULT_EX_TIME` seconds (one day) unless ``result_ex_time`` or
 ``result_px_time`` says otherwise. ``keep_results=False`` deletes a result when
 it is first read.
+
+Task states (`taskiq.control.task_states`) are a list of JSON transitions under
+``<...>:state`` expiring like results. A transition is not sent on its own: it
+joins the pipeline of the results stored in the same event-loop turn (or makes
+one at the end of the turn), so a worker's "started" and "succeeded" cost no
+round trip of their own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.control.task_states import TaskStateRecord, TaskTransition
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import (
     NoResultError,
@@ -35,10 +45,13 @@ from taskiq_redis.exceptions import (
     DuplicateExpireTimeSelectedError,
     ExpireTimeMustBeMoreThanZeroError,
 )
-from taskiq_redis.keys import progress_key, result_key, results_channel
+from taskiq_redis.keys import progress_key, result_key, results_channel, state_key
 from taskiq_redis.readiness import ReadinessListener
 
 _ReturnType = TypeVar("_ReturnType")
+logger = logging.getLogger("taskiq_redis.result_backend")
+#: One write of a turn's pipeline: (key, payload, task id of a result; None: a state).
+_Write = tuple[str, bytes, "str | None"]
 
 #: Seconds a result is kept when no expiry is configured: one day.
 DEFAULT_RESULT_EX_TIME = 24 * 60 * 60
@@ -76,14 +89,15 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         self.serializer = serializer or JSONSerializer()
         self.prefix_str = prefix_str
         self.readiness = ReadinessListener(self.connector.client, results_channel(prefix_str))
-        self._stores: TurnBatcher[tuple[str, bytes, str]] = TurnBatcher(self._store_many)
+        self._stores: TurnBatcher[_Write] = TurnBatcher(self._store_many)
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""
         await self.connector.check()
 
     async def shutdown(self) -> None:
-        """Stop the notification subscription and close connections."""
+        """Send pending task states, stop the notification subscription, close connections."""
+        await self._stores.flush()
         await self.readiness.close()
         await self.connector.close()
 
@@ -106,13 +120,52 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
                 return
             await self._stores.submit((key, payload, task_id))
 
-    async def _store_many(self, stores: list[tuple[str, bytes, str]]) -> None:
-        """SET then PUBLISH for every result of one turn, in one pipeline."""
+    async def _store_many(self, stores: list[_Write]) -> None:
+        """SET then PUBLISH for every result of one turn, RPUSH for every state, one pipeline."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, payload, task_id in stores:
+                if task_id is None:
+                    self._append_state(pipe, key, payload)
+                    continue
                 pipe.set(key, payload, ex=self.result_ex_time, px=self.result_px_time)
                 pipe.publish(self.readiness.channel, task_id)
             await pipe.execute()
+
+    def _append_state(self, pipe: Any, key: str, payload: bytes) -> None:
+        pipe.rpush(key, payload)
+        if self.result_px_time is not None:
+            pipe.pexpire(key, self.result_px_time)
+        else:
+            pipe.expire(key, self.result_ex_time)
+
+    async def record_task_state(self, task_id: str, transition: TaskTransition) -> None:
+        """Append ``transition`` to the timeline; sent with this turn's results.
+
+        Returns at once: a failed write is logged (a state is for watchers and must
+        not fail the task); `get_task_state` and `shutdown` wait for pending ones.
+        """
+        key = state_key(self.prefix_str, task_id)
+        payload = json.dumps(transition.to_json()).encode()
+        client: Any = self.redis
+        if not isinstance(client, Redis):  # a cluster: no keyless pipeline to join
+            with translated(ResultSetError, self.connector.address, task_id=task_id):
+                await client.rpush(key, payload)
+                await (
+                    client.pexpire(key, self.result_px_time)
+                    if self.result_px_time is not None
+                    else client.expire(key, self.result_ex_time)
+                )
+            return
+        self._stores.post((key, payload, None)).add_done_callback(_log_failed_state)
+
+    async def get_task_state(self, task_id: str) -> TaskStateRecord | None:
+        """The task's state and timeline; None for an id Redis holds no state of."""
+        await self._stores.flush()
+        with translated(ResultGetError, self.connector.address, task_id=task_id):
+            raw = await self.redis.lrange(state_key(self.prefix_str, task_id), 0, -1)
+        if not raw:
+            return None
+        return TaskStateRecord.of(task_id, _transitions(task_id, raw))
 
     async def is_result_ready(self, task_id: str) -> bool:
         """Tell whether a result is stored for ``task_id``."""
@@ -142,12 +195,13 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     async def delete_result(self, task_id: str) -> None:
         """Forget the result and progress of ``task_id`` (a missing one is no error).
 
-        Two single-key deletes rather than one: in a cluster the keys may live in
+        Single-key deletes rather than one: in a cluster the keys may live in
         different slots.
         """
         with translated(ResultSetError, self.connector.address, task_id=task_id):
             await self.redis.delete(result_key(self.prefix_str, task_id))
             await self.redis.delete(progress_key(self.prefix_str, task_id))
+            await self.redis.delete(state_key(self.prefix_str, task_id))
 
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
         """Store the task's latest progress, expiring like results."""
@@ -190,3 +244,22 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
                 task_id=task_id,
                 reason=f"the stored value is not a valid {model.__name__} ({exc!s:.200})",
             ) from exc
+
+
+def _log_failed_state(outcome: asyncio.Future[None]) -> None:
+    if outcome.cancelled():
+        return
+    error = outcome.exception()
+    if error is not None:
+        logger.warning("Could not record a task state in Redis: %s", error)
+
+
+def _transitions(task_id: str, raw: list[Any]) -> list[TaskTransition]:
+    """The stored transitions; an entry that is not one is skipped with a warning."""
+    found = []
+    for entry in raw:
+        try:
+            found.append(TaskTransition.from_json(json.loads(entry)))
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("Skipping a garbled task-state entry of %s: %s", task_id, exc)
+    return found
