@@ -156,7 +156,8 @@ class TaskStateContract:
         await store.record_task_state(second, _step(TaskStatus.STARTED, 0))
         one = await store.get_task_state(first)
         two = await store.get_task_state(second)
-        assert one is not None and two is not None
+        assert one is not None
+        assert two is not None
         assert (one.status, two.status) == (TaskStatus.QUEUED, TaskStatus.STARTED)
 
     async def test_concurrent_appends_all_survive(self, store: SupportsTaskStates) -> None:
