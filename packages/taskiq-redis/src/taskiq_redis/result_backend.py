@@ -198,6 +198,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         Single-key deletes rather than one: in a cluster the keys may live in
         different slots.
         """
+        await self._stores.flush()  # a pending state must not land after the delete
         with translated(ResultSetError, self.connector.address, task_id=task_id):
             await self.redis.delete(result_key(self.prefix_str, task_id))
             await self.redis.delete(progress_key(self.prefix_str, task_id))
