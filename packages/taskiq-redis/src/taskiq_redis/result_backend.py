@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
-from taskiq.control.task_states import TaskStateRecord, TaskTransition
+from taskiq.control.task_states import TaskStateRecord, TaskStatus, TaskTransition
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import (
     NoResultError,
@@ -52,6 +52,8 @@ _ReturnType = TypeVar("_ReturnType")
 logger = logging.getLogger("taskiq_redis.result_backend")
 #: One write of a turn's pipeline: (key, payload, task id of a result; None: a state).
 _Write = tuple[str, bytes, "str | None"]
+#: The transitions a worker writes for every task: sent without waiting (see above).
+_PER_TASK = frozenset({TaskStatus.STARTED, TaskStatus.SUCCEEDED, TaskStatus.FAILED})
 
 #: Seconds a result is kept when no expiry is configured: one day.
 DEFAULT_RESULT_EX_TIME = 24 * 60 * 60
@@ -141,8 +143,11 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     async def record_task_state(self, task_id: str, transition: TaskTransition) -> None:
         """Append ``transition`` to the timeline; sent with this turn's results.
 
-        Returns at once: a failed write is logged (a state is for watchers and must
-        not fail the task); `get_task_state` and `shutdown` wait for pending ones.
+        What a worker writes for every task (started, succeeded, failed) returns at
+        once: it joins the pipeline of this turn's results, a failed write is logged
+        (a state is for watchers and must not fail the task), and `get_task_state`,
+        `delete_result` and `shutdown` wait for it. Anything else (queued at kiq,
+        retrying, dead-lettered) waits until it is stored: a client may exit next.
         """
         key = state_key(self.prefix_str, task_id)
         payload = json.dumps(transition.to_json()).encode()
@@ -156,7 +161,11 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
                     else client.expire(key, self.result_ex_time)
                 )
             return
-        self._stores.post((key, payload, None)).add_done_callback(_log_failed_state)
+        if transition.status in _PER_TASK:
+            self._stores.post((key, payload, None)).add_done_callback(_log_failed_state)
+            return
+        with translated(ResultSetError, self.connector.address, task_id=task_id):
+            await self._stores.submit((key, payload, None))
 
     async def get_task_state(self, task_id: str) -> TaskStateRecord | None:
         """The task's state and timeline; None for an id Redis holds no state of."""
