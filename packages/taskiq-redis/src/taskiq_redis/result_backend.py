@@ -39,7 +39,7 @@ from taskiq.serializers import JSONSerializer
 from taskiq.serializers.model_codec import dump_model, load_model
 
 from taskiq_redis.coalesce import TurnBatcher
-from taskiq_redis.connection import UsesConnector
+from taskiq_redis.connection import UsesConnector, read_script
 from taskiq_redis.errors import translated
 from taskiq_redis.exceptions import (
     DuplicateExpireTimeSelectedError,
@@ -92,6 +92,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         self.prefix_str = prefix_str
         self.readiness = ReadinessListener(self.connector.client, results_channel(prefix_str))
         self._stores: TurnBatcher[_Write] = TurnBatcher(self._store_many)
+        self._result_script: Any = None
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""
@@ -123,18 +124,51 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
             await self._stores.submit((key, payload, task_id))
 
     async def _store_many(self, stores: list[_Write]) -> None:
-        """SET then PUBLISH for every result of one turn, RPUSH for every state, one pipeline."""
+        """Every result and state of one turn, in one pipeline.
+
+        A result whose task also has states in this turn goes with them in one
+        ``result_store.lua`` call; other results are SET then PUBLISH, other states
+        RPUSH then EXPIRE.
+        """
+        states: dict[str, list[bytes]] = {}
+        for key, payload, task_id in stores:
+            if task_id is None:
+                states.setdefault(key, []).append(payload)
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, payload, task_id in stores:
                 if task_id is None:
-                    self._append_state(pipe, key, payload)
+                    continue
+                steps = states.pop(state_key(self.prefix_str, task_id), None)
+                if steps:
+                    self._store_with_states(pipe, key, payload, task_id, steps)
                     continue
                 pipe.set(key, payload, ex=self.result_ex_time, px=self.result_px_time)
                 pipe.publish(self.readiness.channel, task_id)
+            for key, payloads in states.items():
+                self._append_states(pipe, key, payloads)
             await pipe.execute()
 
-    def _append_state(self, pipe: Any, key: str, payload: bytes) -> None:
-        pipe.rpush(key, payload)
+    def _store_with_states(
+        self,
+        pipe: Any,
+        key: str,
+        payload: bytes,
+        task_id: str,
+        steps: list[bytes],
+    ) -> None:
+        if self._result_script is None:
+            self._result_script = self.redis.register_script(read_script("result_store.lua"))
+        unit, ttl = (
+            ("PX", self.result_px_time) if self.result_px_time else ("EX", self.result_ex_time)
+        )
+        script = self._result_script
+        pipe.scripts.add(script)  # the pipeline loads it first if the server lacks it
+        keys = [key, state_key(self.prefix_str, task_id)]
+        args = [payload, unit, ttl, self.readiness.channel, task_id, *steps]
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+
+    def _append_states(self, pipe: Any, key: str, payloads: list[bytes]) -> None:
+        pipe.rpush(key, *payloads)
         if self.result_px_time is not None:
             pipe.pexpire(key, self.result_px_time)
         else:
