@@ -1,8 +1,8 @@
 """`taskiq task APP ID` as a process against a real `taskiq worker` on Redis.
 
 queued (no worker yet) -> started (naming the worker) -> succeeded with the result;
-failed with the error; retrying then failed; an unknown id exits 1 with one line;
-a broker with task states off records none.
+failed with the error; retrying then failed; dead-lettered with the reason; an unknown
+id exits 1 with one line; a broker with task states off records none.
 """
 
 from __future__ import annotations
@@ -212,6 +212,14 @@ async def test_a_failure_shows_the_error_and_a_retry_its_attempt(
     assert retrying["attempt"] == 2
     assert retrying["next_run"] is not None
     assert retried["attempt"] == 2
+
+
+async def test_a_dead_lettered_task_shows_the_reason(ops: Ops, client: RedisBroker) -> None:
+    ops.worker()
+    unknown = await _send(client, "nope")
+    dead = await ops.until(unknown, lambda state: state["status"] == "dead_lettered")
+    assert dead["error"] == "unknown task 'nope'"
+    assert dead["timeline"][0]["status"] == "queued"
 
 
 def test_an_unknown_id_exits_1_with_one_line(ops: Ops) -> None:
