@@ -89,3 +89,18 @@ def test_the_worker_index_comes_from_the_worker_process_name(
 def test_transitions_survive_json() -> None:
     step = TaskTransition.now(TaskStatus.STARTED, worker=WorkerRef("h", 1, 0), attempt=1)
     assert TaskTransition.from_json(step.to_json()) == step
+
+
+def test_the_fast_encoding_is_the_json_of_to_json() -> None:
+    import json
+
+    step = TaskTransition.now(
+        TaskStatus.RETRYING,
+        worker=WorkerRef('h"ost', 1, None),
+        attempt=2,
+        next_run=TaskTransition.now(TaskStatus.QUEUED).time,
+        error='KeyError: "k" \u00e9\n',
+    )
+    assert json.loads(step.to_json_bytes()) == step.to_json()
+    bare = TaskTransition.now(TaskStatus.QUEUED)
+    assert json.loads(bare.to_json_bytes()) == bare.to_json()

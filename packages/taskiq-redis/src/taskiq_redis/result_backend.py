@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -54,6 +55,8 @@ logger = logging.getLogger("taskiq_redis.result_backend")
 _Write = tuple[str, bytes, "str | None"]
 #: The transitions a worker writes for every task: sent without waiting (see above).
 _PER_TASK = frozenset({TaskStatus.STARTED, TaskStatus.SUCCEEDED, TaskStatus.FAILED})
+#: Seconds a "started" waits for its task's result to travel with it (then goes alone).
+STARTED_HOLD = 0.05
 
 #: Seconds a result is kept when no expiry is configured: one day.
 DEFAULT_RESULT_EX_TIME = 24 * 60 * 60
@@ -93,6 +96,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         self.readiness = ReadinessListener(self.connector.client, results_channel(prefix_str))
         self._stores: TurnBatcher[_Write] = TurnBatcher(self._store_many)
         self._result_script: Any = None
+        self._held = HeldStarts(self._release)
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""
@@ -100,6 +104,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
 
     async def shutdown(self) -> None:
         """Send pending task states, stop the notification subscription, close connections."""
+        self._held.release_all()
         await self._stores.flush()
         await self.readiness.close()
         await self.connector.close()
@@ -121,6 +126,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
                 await self._set(key, payload)
                 await client.publish(self.readiness.channel, task_id)
                 return
+            self._held.join(state_key(self.prefix_str, task_id))
             await self._stores.submit((key, payload, task_id))
 
     async def _store_many(self, stores: list[_Write]) -> None:
@@ -184,7 +190,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         retrying, dead-lettered) waits until it is stored: a client may exit next.
         """
         key = state_key(self.prefix_str, task_id)
-        payload = json.dumps(transition.to_json()).encode()
+        payload = transition.to_json_bytes()
         client: Any = self.redis
         if not isinstance(client, Redis):  # a cluster: no keyless pipeline to join
             with translated(ResultSetError, self.connector.address, task_id=task_id):
@@ -195,14 +201,22 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
                     else client.expire(key, self.result_ex_time)
                 )
             return
+        if transition.status is TaskStatus.STARTED:
+            self._held.hold(key, payload)
+            return
         if transition.status in _PER_TASK:
             self._stores.post((key, payload, None)).add_done_callback(_log_failed_state)
             return
         with translated(ResultSetError, self.connector.address, task_id=task_id):
             await self._stores.submit((key, payload, None))
 
+    def _release(self, key: str, payloads: list[bytes]) -> None:
+        for payload in payloads:
+            self._stores.post((key, payload, None)).add_done_callback(_log_failed_state)
+
     async def get_task_state(self, task_id: str) -> TaskStateRecord | None:
         """The task's state and timeline; None for an id Redis holds no state of."""
+        self._held.release_all()
         await self._stores.flush()
         with translated(ResultGetError, self.connector.address, task_id=task_id):
             raw = await self.redis.lrange(state_key(self.prefix_str, task_id), 0, -1)
@@ -241,6 +255,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         Single-key deletes rather than one: in a cluster the keys may live in
         different slots.
         """
+        self._held.release_all()
         await self._stores.flush()  # a pending state must not land after the delete
         with translated(ResultSetError, self.connector.address, task_id=task_id):
             await self.redis.delete(result_key(self.prefix_str, task_id))
@@ -307,3 +322,38 @@ def _transitions(task_id: str, raw: list[Any]) -> list[TaskTransition]:
         except (ValueError, KeyError, TypeError) as exc:
             logger.warning("Skipping a garbled task-state entry of %s: %s", task_id, exc)
     return found
+
+
+class HeldStarts:
+    """ "started" transitions held back for up to `STARTED_HOLD` s, per state key.
+
+    A fast task's result follows its start within the hold, so `join` puts the start
+    into the same pipeline (one ``result_store.lua`` call) instead of one of its own;
+    a slow task's start is released by the timer.
+    """
+
+    def __init__(self, release: Callable[[str, list[bytes]], None]) -> None:
+        self._release = release
+        self._held: dict[str, list[bytes]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def hold(self, key: str, payload: bytes) -> None:
+        """Hold ``payload`` for ``key``; start the timer if none runs."""
+        self._held.setdefault(key, []).append(payload)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(STARTED_HOLD, self.release_all)
+
+    def join(self, key: str) -> None:
+        """Release what is held for ``key`` now (its result is being stored)."""
+        payloads = self._held.pop(key, None)
+        if payloads:
+            self._release(key, payloads)
+
+    def release_all(self) -> None:
+        """Release everything held."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        held, self._held = self._held, {}
+        for key, payloads in held.items():
+            self._release(key, payloads)
