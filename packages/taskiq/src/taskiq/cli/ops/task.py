@@ -7,6 +7,7 @@ no task states.
 
 from __future__ import annotations
 
+import datetime
 from argparse import ArgumentParser, Namespace
 from typing import Any
 
@@ -69,12 +70,12 @@ def _print(out: Output, record: TaskStateRecord, result: dict[str, Any] | None) 
     if record.worker is not None:
         details.append(f"worker {record.worker}")
     if current.next_run is not None:
-        details.append(f"next run {current.next_run.isoformat()}")
+        details.append(f"next run {_time(current.next_run)} UTC")
     suffix = f" ({', '.join(details)})" if details else ""
     out.line(f"Task {record.task_id}: {record.status.value}{suffix}")
     out.table(
         "Timeline",
-        ["time", "state", "worker", "attempt", "detail"],
+        ["time (UTC)", "state", "worker", "attempt", "detail"],
         [_row(step) for step in record.timeline],
     )
     out.line(_result_line(result))
@@ -83,8 +84,14 @@ def _print(out: Output, record: TaskStateRecord, result: dict[str, Any] | None) 
 def _row(step: TaskTransition) -> list[Any]:
     detail = step.error
     if step.next_run is not None:
-        detail = f"next run {step.next_run.isoformat()}; {detail}"
-    return [step.time.isoformat(), step.status.value, step.worker, step.attempt, detail]
+        detail = f"next run {_time(step.next_run)}; {detail}"
+    return [_time(step.time), step.status.value, step.worker, step.attempt, detail]
+
+
+def _time(moment: datetime.datetime) -> str:
+    """UTC to the millisecond, short enough for a table (``--json`` has the full value)."""
+    utc = moment.astimezone(datetime.timezone.utc)
+    return utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def _result_line(result: dict[str, Any] | None) -> str:
