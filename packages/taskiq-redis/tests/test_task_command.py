@@ -165,6 +165,7 @@ async def client(redis_url: str, queue_name: str) -> AsyncIterator[RedisBroker]:
 async def _send(client: RedisBroker, name: str, *args: Any, **labels: Any) -> str:
     """Send ``name`` by name; a client without the app's code gives its labels."""
     task = await AsyncKicker(name, client, labels).kiq(*args)
+    assert await task.get_state() is not None  # sends the pending "queued" first
     return task.task_id
 
 

@@ -53,8 +53,10 @@ _ReturnType = TypeVar("_ReturnType")
 logger = logging.getLogger("taskiq_redis.result_backend")
 #: One write of a turn's pipeline: (key, payload, task id of a result; None: a state).
 _Write = tuple[str, bytes, "str | None"]
-#: The transitions a worker writes for every task: sent without waiting (see above).
-_PER_TASK = frozenset({TaskStatus.STARTED, TaskStatus.SUCCEEDED, TaskStatus.FAILED})
+#: The transitions written for every task: sent without waiting (`record_task_state`).
+_PER_TASK = frozenset(
+    {TaskStatus.QUEUED, TaskStatus.STARTED, TaskStatus.SUCCEEDED, TaskStatus.FAILED},
+)
 #: Seconds a "started" waits for its task's result to travel with it (then goes alone).
 STARTED_HOLD = 0.05
 
@@ -183,11 +185,12 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     async def record_task_state(self, task_id: str, transition: TaskTransition) -> None:
         """Append ``transition`` to the timeline; sent with this turn's results.
 
-        What a worker writes for every task (started, succeeded, failed) returns at
-        once: it joins the pipeline of this turn's results, a failed write is logged
-        (a state is for watchers and must not fail the task), and `get_task_state`,
-        `delete_result` and `shutdown` wait for it. Anything else (queued at kiq,
-        retrying, dead-lettered) waits until it is stored: a client may exit next.
+        What is written for every task (queued at kiq, started, succeeded, failed)
+        returns at once: it joins the pipeline of this turn's results (a start waits
+        up to `STARTED_HOLD` s for its result), a failed write is logged (a state is
+        for watchers and must not fail the task), and `get_task_state`,
+        `delete_result` and `shutdown` send what is pending first. Retrying and
+        dead-lettered wait until they are stored.
         """
         key = state_key(self.prefix_str, task_id)
         payload = transition.to_json_bytes()
