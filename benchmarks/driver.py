@@ -53,6 +53,8 @@ class Scenario:
     size: int
     smoke_size: int
     metrics: tuple[str, ...]
+    #: Extra environment of the scenario's script and its worker (a feature switched off).
+    env: tuple[tuple[str, str], ...] = ()
 
 
 SCENARIOS = (
@@ -61,6 +63,15 @@ SCENARIOS = (
     Scenario("redis_enqueue_seq", "enqueue_seq", "redis", 10_000, 100, ("rate",)),
     Scenario("redis_enqueue_conc", "enqueue_conc", "redis", 10_000, 100, ("rate",)),
     Scenario("redis_drain", "drain", "redis", 20_000, 100, ("rate", "rss_after")),
+    Scenario(
+        "redis_drain_states_off",
+        "drain",
+        "redis",
+        20_000,
+        100,
+        ("rate",),
+        env=(("BENCH_TASK_STATES", "off"),),
+    ),
     Scenario("redis_latency", "latency", "redis", 100, 10, ("p50_ms", "p99_ms", "rss_idle")),
     Scenario("amqp_drain", "drain", "amqp", 10_000, 100, ("rate",)),
     Scenario("nats_drain", "drain", "nats", 10_000, 100, ("rate",)),
@@ -73,7 +84,7 @@ TASKIQ_SCENARIOS = frozenset(s.key for s in SCENARIOS)
 REDIS_PEER = frozenset({"redis_enqueue_seq", "redis_drain", "redis_latency"})
 
 ARQ_SCENARIOS = REDIS_PEER | {"redis_enqueue_conc", "redis_iobound"}
-SCALED = frozenset({"redis_drain", "redis_iobound", "redis_latency"})
+SCALED = frozenset({"redis_drain", "redis_drain_states_off", "redis_iobound", "redis_latency"})
 
 
 def all_systems(smoke: bool = False) -> list[System]:
@@ -119,6 +130,7 @@ def run_one(system: System, scenario: Scenario, size: int, run_id: str) -> dict[
         "BENCH_QUEUE": f"{run_id}-q",
         "BENCH_BROKER": scenario.broker,
         "PYTHONPATH": str(SYSTEMS_DIR),
+        **dict(scenario.env),
     }
     cmd = [str(system.python), system.script, scenario.script_scenario, str(size)]
     done = subprocess.run(

@@ -29,6 +29,7 @@ TITLES = {
     "redis_enqueue_seq": "Redis enqueue, sequential",
     "redis_enqueue_conc": "Redis enqueue, 200 concurrent",
     "redis_drain": "Redis drain, 1 worker process",
+    "redis_drain_states_off": "Redis drain, task states off",
     "redis_latency": "Redis kiq→wait_result()",
     "amqp_drain": "RabbitMQ drain, 1 worker process",
     "nats_drain": "NATS JetStream drain, 1 worker process",

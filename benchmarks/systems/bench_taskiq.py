@@ -94,6 +94,8 @@ def _broker() -> AsyncBroker:
     makers["kafka"] = _kafka_broker
     made = makers[KIND]()
     made = made.with_id_generator(_task_id)
+    if os.environ.get("BENCH_TASK_STATES") == "off" and hasattr(made, "with_task_states"):
+        made = made.with_task_states(False)  # this project only; upstream has no states
     backend = _result_backend()
     return made.with_result_backend(backend) if backend is not None else made
 

@@ -83,6 +83,13 @@ DOCUMENTED_PATHS = [
     ("taskiq.control", "SupportsWorkerRegistry"),
     ("taskiq.control", "workers_of"),
     ("taskiq.control.workers", "RunningTaskInfo"),
+    ("taskiq.control", "SupportsTaskStates"),
+    ("taskiq.control", "TaskStateRecord"),
+    ("taskiq.control", "TaskStatus"),
+    ("taskiq.control", "TaskTransition"),
+    ("taskiq.control", "task_states_of"),
+    ("taskiq.control", "on_dead_lettered"),
+    ("taskiq.control.task_states", "TaskStateRecord"),
     ("taskiq.exceptions", "NotSupportedError"),
 ]
 

@@ -6,22 +6,29 @@ first delivers the key's current value (if any) and then every new one, so
 with no polling and no window between "check" and "subscribe" in which a
 result could be missed. Results expire with the bucket's ``max_age``
 (``result_ttl``, one day by default).
+
+Task states (`taskiq.control.task_states`) live under ``state.<task id>`` as one
+JSON list of transitions; appending is a compare-and-set on the key's revision,
+so a client's "queued" and a worker's "started" written at once both survive.
+They expire with the bucket like results.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any, TypeVar
 
 import nats.errors
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import KeyDeletedError, KeyNotFoundError
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import ValidationError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.control.task_states import TaskStateRecord, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import (
@@ -46,6 +53,9 @@ DEFAULT_RESULT_TTL = 24 * 3600.0
 #: While waiting, how often (seconds) we also check directly, in case a watch
 #: missed an update across a reconnect.
 WATCH_RECHECK_INTERVAL = 5.0
+
+#: Compare-and-set attempts of one state append before it gives up.
+STATE_APPEND_ATTEMPTS = 20
 
 _KEY_SAFE = re.compile(r"^[-/_=.a-zA-Z0-9]+$")
 _DELETED = ("DEL", "PURGE")
@@ -156,9 +166,9 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
         return result
 
     async def delete_result(self, task_id: str) -> None:
-        """Forget the result and progress of ``task_id`` (a missing one is no error)."""
+        """Forget the result, progress and state of ``task_id`` (a missing one is no error)."""
         with nats_errors(ResultSetError, task_id=task_id):
-            for kind in ("result", "progress"):
+            for kind in ("result", "progress", "state"):
                 await self.kv.delete(result_key(kind, task_id))
 
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
@@ -175,6 +185,49 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
             return None
         progress: TaskProgress[Any] = self._decode(task_id, raw, TaskProgress)
         return progress
+
+    async def record_task_state(self, task_id: str, transition: TaskTransition) -> None:
+        """Append ``transition`` to the task's timeline (compare-and-set, retried on a race)."""
+        key = result_key("state", task_id)
+        step = transition.to_json()
+        with nats_errors(ResultSetError, task_id=task_id):
+            for _ in range(STATE_APPEND_ATTEMPTS):
+                if await self._try_append(key, step):
+                    return
+        raise ResultSetError(
+            task_id=task_id,
+            reason=f"the state key kept changing during {STATE_APPEND_ATTEMPTS} attempts",
+        )
+
+    async def _try_append(self, key: str, step: dict[str, Any]) -> bool:
+        try:
+            entry = await self.kv.get(key)
+        except (KeyNotFoundError, KeyDeletedError):
+            entry = None
+        try:
+            if entry is None or entry.value is None:
+                await self.kv.create(key, json.dumps([step]).encode())
+            else:
+                steps = [*json.loads(entry.value), step]
+                await self.kv.update(key, json.dumps(steps).encode(), last=entry.revision)
+        except KeyWrongLastSequenceError:
+            return False
+        return True
+
+    async def get_task_state(self, task_id: str) -> TaskStateRecord | None:
+        """The task's state and timeline; None for an id the bucket holds no state of."""
+        with nats_errors(ResultGetError, task_id=task_id):
+            raw = await self._read(result_key("state", task_id))
+        if raw is None:
+            return None
+        try:
+            steps = [TaskTransition.from_json(step) for step in json.loads(raw)]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ResultGetError(
+                task_id=task_id,
+                reason=f"the stored state is not a task-state timeline ({exc})",
+            ) from exc
+        return TaskStateRecord.of(task_id, steps)
 
     async def wait_for_ready(self, task_id: str, check_interval: float) -> None:
         """Return as soon as the result is stored: a KV watch pushes the write to us."""

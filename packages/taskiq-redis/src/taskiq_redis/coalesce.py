@@ -37,6 +37,10 @@ class TurnBatcher(Generic[_Item]):
 
     async def submit(self, item: _Item) -> None:
         """Send ``item`` with the others of this turn; raise what sending them raised."""
+        await self.post(item)
+
+    def post(self, item: _Item) -> asyncio.Future[None]:
+        """Queue ``item`` for this turn's call without waiting; the future tells the outcome."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         if self._sender is None or self._sender.get_loop() is not loop:
@@ -47,7 +51,14 @@ class TurnBatcher(Generic[_Item]):
             self._sending.add(self._sender)
             self._sender.add_done_callback(self._sending.discard)
         self._pending.append((item, waiter))
-        await waiter
+        return waiter
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far was sent (or failed)."""
+        loop = asyncio.get_running_loop()
+        sending = [task for task in self._sending if task.get_loop() is loop]
+        if sending:
+            await asyncio.gather(*sending, return_exceptions=True)
 
     async def _send_pending(self) -> None:
         batch, self._pending, self._sender = self._pending, [], None

@@ -13,7 +13,8 @@ slot. Layout of a `RedisStreamBroker` / `RedisBroker` queue named ``q``::
 `ListQueueBroker` uses a list named ``queue_name`` and `PubSubBroker` a channel
 named ``queue_name``, exactly as Taskiq does. The result backend stores
 ``<prefix_str>:<task_id>`` (or ``<task_id>`` without a prefix), progress under
-``<...>:progress`` and announces stored results on one channel per prefix.
+``<...>:progress``, the task-state timeline (a list) under ``<...>:state``, and
+announces stored results on one channel per prefix.
 Worker heartbeats (`taskiq_redis.workers`) live under ``{<prefix_str or taskiq>:workers}``:
 an ``:index`` set of worker ids and one ``:<worker id>`` string per worker, with a TTL.
 """
@@ -60,6 +61,11 @@ def result_key(prefix: str | None, task_id: str) -> str:
 def progress_key(prefix: str | None, task_id: str) -> str:
     """Where the progress of ``task_id`` is stored."""
     return f"{result_key(prefix, task_id)}:progress"
+
+
+def state_key(prefix: str | None, task_id: str) -> str:
+    """The list of task-state transitions of ``task_id`` (JSON, oldest first)."""
+    return f"{result_key(prefix, task_id)}:state"
 
 
 def results_channel(prefix: str | None) -> str:

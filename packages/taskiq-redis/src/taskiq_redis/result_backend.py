@@ -6,16 +6,27 @@ waiting clients return at once (see `taskiq_redis.readiness`). Results expire
 after `DEFAULT_RESULT_EX_TIME` seconds (one day) unless ``result_ex_time`` or
 ``result_px_time`` says otherwise. ``keep_results=False`` deletes a result when
 it is first read.
+
+Task states (`taskiq.control.task_states`) are a list of JSON transitions under
+``<...>:state`` expiring like results. A transition is not sent on its own: it
+joins the pipeline of the results stored in the same event-loop turn (or makes
+one at the end of the turn), so a worker's "started" and "succeeded" cost no
+round trip of their own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.control.task_states import TaskStateRecord, TaskStatus, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import (
@@ -30,17 +41,26 @@ from taskiq.serializers import JSONSerializer
 from taskiq.serializers.model_codec import dump_model, load_model
 
 from taskiq_redis.coalesce import TurnBatcher
-from taskiq_redis.connection import UsesConnector
+from taskiq_redis.connection import UsesConnector, read_script
 from taskiq_redis.errors import translated
 from taskiq_redis.exceptions import (
     DuplicateExpireTimeSelectedError,
     ExpireTimeMustBeMoreThanZeroError,
 )
-from taskiq_redis.keys import progress_key, result_key, results_channel
+from taskiq_redis.keys import progress_key, result_key, results_channel, state_key
 from taskiq_redis.readiness import ReadinessListener
 from taskiq_redis.workers import RedisWorkerRegistry
 
 _ReturnType = TypeVar("_ReturnType")
+logger = logging.getLogger("taskiq_redis.result_backend")
+#: One write of a turn's pipeline: (key, payload, task id of a result; None: a state).
+_Write = tuple[str, bytes, "str | None"]
+#: The transitions written for every task: sent without waiting (`record_task_state`).
+_PER_TASK = frozenset(
+    {TaskStatus.QUEUED, TaskStatus.STARTED, TaskStatus.SUCCEEDED, TaskStatus.FAILED},
+)
+#: Seconds a "started" waits for its task's result to travel with it (then goes alone).
+STARTED_HOLD = 0.05
 
 #: Seconds a result is kept when no expiry is configured: one day.
 DEFAULT_RESULT_EX_TIME = 24 * 60 * 60
@@ -78,7 +98,9 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         self.serializer = serializer or JSONSerializer()
         self.prefix_str = prefix_str
         self.readiness = ReadinessListener(self.connector.client, results_channel(prefix_str))
-        self._stores: TurnBatcher[tuple[str, bytes, str]] = TurnBatcher(self._store_many)
+        self._stores: TurnBatcher[_Write] = TurnBatcher(self._store_many)
+        self._result_script: Any = None
+        self._held = HeldStarts(self._release)
 
     def worker_registry(self) -> WorkerRegistry:
         """Worker heartbeats on this backend's Redis (`taskiq_redis.workers`)."""
@@ -89,7 +111,9 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
         await self.connector.check()
 
     async def shutdown(self) -> None:
-        """Stop the notification subscription and close connections."""
+        """Send pending task states, stop the notification subscription, close connections."""
+        self._held.release_all()
+        await self._stores.flush()
         await self.readiness.close()
         await self.connector.close()
 
@@ -110,15 +134,104 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
                 await self._set(key, payload)
                 await client.publish(self.readiness.channel, task_id)
                 return
+            self._held.join(state_key(self.prefix_str, task_id))
             await self._stores.submit((key, payload, task_id))
 
-    async def _store_many(self, stores: list[tuple[str, bytes, str]]) -> None:
-        """SET then PUBLISH for every result of one turn, in one pipeline."""
+    async def _store_many(self, stores: list[_Write]) -> None:
+        """Every result and state of one turn, in one pipeline.
+
+        A result whose task also has states in this turn goes with them in one
+        ``result_store.lua`` call; other results are SET then PUBLISH, other states
+        RPUSH then EXPIRE.
+        """
+        states: dict[str, list[bytes]] = {}
+        for key, payload, task_id in stores:
+            if task_id is None:
+                states.setdefault(key, []).append(payload)
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, payload, task_id in stores:
+                if task_id is None:
+                    continue
+                steps = states.pop(state_key(self.prefix_str, task_id), None)
+                if steps:
+                    self._store_with_states(pipe, key, payload, task_id, steps)
+                    continue
                 pipe.set(key, payload, ex=self.result_ex_time, px=self.result_px_time)
                 pipe.publish(self.readiness.channel, task_id)
+            for key, payloads in states.items():
+                self._append_states(pipe, key, payloads)
             await pipe.execute()
+
+    def _store_with_states(
+        self,
+        pipe: Any,
+        key: str,
+        payload: bytes,
+        task_id: str,
+        steps: list[bytes],
+    ) -> None:
+        if self._result_script is None:
+            self._result_script = self.redis.register_script(read_script("result_store.lua"))
+        unit, ttl = (
+            ("PX", self.result_px_time) if self.result_px_time else ("EX", self.result_ex_time)
+        )
+        script = self._result_script
+        pipe.scripts.add(script)  # the pipeline loads it first if the server lacks it
+        keys = [key, state_key(self.prefix_str, task_id)]
+        args = [payload, unit, ttl, self.readiness.channel, task_id, *steps]
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+
+    def _append_states(self, pipe: Any, key: str, payloads: list[bytes]) -> None:
+        pipe.rpush(key, *payloads)
+        if self.result_px_time is not None:
+            pipe.pexpire(key, self.result_px_time)
+        else:
+            pipe.expire(key, self.result_ex_time)
+
+    async def record_task_state(self, task_id: str, transition: TaskTransition) -> None:
+        """Append ``transition`` to the timeline; sent with this turn's results.
+
+        What is written for every task (queued at kiq, started, succeeded, failed)
+        returns at once: it joins the pipeline of this turn's results (a start waits
+        up to `STARTED_HOLD` s for its result), a failed write is logged (a state is
+        for watchers and must not fail the task), and `get_task_state`,
+        `delete_result` and `shutdown` send what is pending first. Retrying and
+        dead-lettered wait until they are stored.
+        """
+        key = state_key(self.prefix_str, task_id)
+        payload = transition.to_json_bytes()
+        client: Any = self.redis
+        if not isinstance(client, Redis):  # a cluster: no keyless pipeline to join
+            with translated(ResultSetError, self.connector.address, task_id=task_id):
+                await client.rpush(key, payload)
+                await (
+                    client.pexpire(key, self.result_px_time)
+                    if self.result_px_time is not None
+                    else client.expire(key, self.result_ex_time)
+                )
+            return
+        if transition.status is TaskStatus.STARTED:
+            self._held.hold(key, payload)
+            return
+        if transition.status in _PER_TASK:
+            self._stores.post((key, payload, None)).add_done_callback(_log_failed_state)
+            return
+        with translated(ResultSetError, self.connector.address, task_id=task_id):
+            await self._stores.submit((key, payload, None))
+
+    def _release(self, key: str, payloads: list[bytes]) -> None:
+        for payload in payloads:
+            self._stores.post((key, payload, None)).add_done_callback(_log_failed_state)
+
+    async def get_task_state(self, task_id: str) -> TaskStateRecord | None:
+        """The task's state and timeline; None for an id Redis holds no state of."""
+        self._held.release_all()
+        await self._stores.flush()
+        with translated(ResultGetError, self.connector.address, task_id=task_id):
+            raw = await self.redis.lrange(state_key(self.prefix_str, task_id), 0, -1)
+        if not raw:
+            return None
+        return TaskStateRecord.of(task_id, _transitions(task_id, raw))
 
     async def is_result_ready(self, task_id: str) -> bool:
         """Tell whether a result is stored for ``task_id``."""
@@ -148,12 +261,15 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     async def delete_result(self, task_id: str) -> None:
         """Forget the result and progress of ``task_id`` (a missing one is no error).
 
-        Two single-key deletes rather than one: in a cluster the keys may live in
+        Single-key deletes rather than one: in a cluster the keys may live in
         different slots.
         """
+        self._held.release_all()
+        await self._stores.flush()  # a pending state must not land after the delete
         with translated(ResultSetError, self.connector.address, task_id=task_id):
             await self.redis.delete(result_key(self.prefix_str, task_id))
             await self.redis.delete(progress_key(self.prefix_str, task_id))
+            await self.redis.delete(state_key(self.prefix_str, task_id))
 
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
         """Store the task's latest progress, expiring like results."""
@@ -196,3 +312,57 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
                 task_id=task_id,
                 reason=f"the stored value is not a valid {model.__name__} ({exc!s:.200})",
             ) from exc
+
+
+def _log_failed_state(outcome: asyncio.Future[None]) -> None:
+    if outcome.cancelled():
+        return
+    error = outcome.exception()
+    if error is not None:
+        logger.warning("Could not record a task state in Redis: %s", error)
+
+
+def _transitions(task_id: str, raw: list[Any]) -> list[TaskTransition]:
+    """The stored transitions; an entry that is not one is skipped with a warning."""
+    found = []
+    for entry in raw:
+        try:
+            found.append(TaskTransition.from_json(json.loads(entry)))
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("Skipping a garbled task-state entry of %s: %s", task_id, exc)
+    return found
+
+
+class HeldStarts:
+    """ "started" transitions held back for up to `STARTED_HOLD` s, per state key.
+
+    A fast task's result follows its start within the hold, so `join` puts the start
+    into the same pipeline (one ``result_store.lua`` call) instead of one of its own;
+    a slow task's start is released by the timer.
+    """
+
+    def __init__(self, release: Callable[[str, list[bytes]], None]) -> None:
+        self._release = release
+        self._held: dict[str, list[bytes]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def hold(self, key: str, payload: bytes) -> None:
+        """Hold ``payload`` for ``key``; start the timer if none runs."""
+        self._held.setdefault(key, []).append(payload)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(STARTED_HOLD, self.release_all)
+
+    def join(self, key: str) -> None:
+        """Release what is held for ``key`` now (its result is being stored)."""
+        payloads = self._held.pop(key, None)
+        if payloads:
+            self._release(key, payloads)
+
+    def release_all(self) -> None:
+        """Release everything held."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        held, self._held = self._held, {}
+        for key, payloads in held.items():
+            self._release(key, payloads)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, overload
 from typing_extensions import ParamSpec, Self, TypeVar
 
 from taskiq.binding import PlainBinder
+from taskiq.control.task_states import TaskStatus, TaskTransition, record, utc_now
 from taskiq.exceptions import SendTaskError, UnknownTaskError
 from taskiq.message import BrokerMessage, TaskiqMessage
 from taskiq.task import AsyncTaskiqTask
@@ -111,7 +112,10 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         broker = self.broker
         if broker.middleware_chain.has("pre_send"):
             message = await broker.middleware_chain.pre_send(message)
+        queued = TaskTransition(status=TaskStatus.QUEUED, time=utc_now())  # as it is sent
         await self._kick(self._format(message))
+        if broker.record_task_states:
+            await record(broker, message.task_id, queued)
         if broker.middleware_chain.has("post_send"):
             await broker.middleware_chain.post_send(message)
         return AsyncTaskiqTask(message.task_id, result_backend=broker.result_backend)

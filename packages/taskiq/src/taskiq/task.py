@@ -8,6 +8,7 @@ from taskiq.exceptions import ResultGetError, TaskiqError
 
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.result_backend import AsyncResultBackend
+    from taskiq.control.task_states import TaskStateRecord
     from taskiq.depends.progress_tracker import TaskProgress
     from taskiq.result import TaskiqResult
 
@@ -61,6 +62,17 @@ class AsyncTaskiqTask(Generic[_ReturnType]):
     async def get_progress(self) -> TaskProgress[Any] | None:
         """Return the progress the task last reported, or None."""
         return await self.result_backend.get_progress(self.task_id)
+
+    async def get_state(self) -> TaskStateRecord | None:
+        """The task's state and timeline (see `taskiq.control.task_states`).
+
+        None when the backend knows nothing of this id (its state expired, or states
+        are off); a task still waiting for a worker is ``TaskStatus.QUEUED``. Raises
+        `NotSupportedError` when the result backend keeps no states.
+        """
+        from taskiq.control.task_states import task_states_of
+
+        return await task_states_of(self.result_backend).get_task_state(self.task_id)
 
     def __repr__(self) -> str:
         return f"AsyncTaskiqTask(task_id={self.task_id!r})"

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.formatter import TaskiqFormatter
     from taskiq.abc.middleware import TaskiqMiddleware
     from taskiq.abc.serializer import TaskiqSerializer
+    from taskiq.control.task_states import TaskStateRecord
     from taskiq.decor import AsyncTaskiqDecoratedTask
     from taskiq.message import BrokerMessage
 
@@ -104,6 +105,10 @@ class AsyncBroker(ABC):
     is_worker_process: bool = False
     #: True in the scheduler process (``taskiq scheduler`` sets it on the class).
     is_scheduler_process: bool = False
+
+    #: Record task states (queued, started, ... see `taskiq.control.task_states`) in
+    #: the result backend, when it keeps them. Off: ``broker.with_task_states(False)``.
+    record_task_states: bool = True
 
     #: Tasks declared on `async_shared_broker`: every broker can run them.
     global_task_registry: ClassVar[dict[str, AsyncTaskiqDecoratedTask[Any, Any]]] = {}
@@ -298,6 +303,20 @@ class AsyncBroker(ABC):
         """Store results in ``result_backend``."""
         self.result_backend = result_backend
         return self
+
+    def with_task_states(self, enabled: bool = True) -> Self:
+        """Record task states (the default) or not; see `taskiq.control.task_states`."""
+        self.record_task_states = enabled
+        return self
+
+    async def get_task_state(self, task_id: str) -> TaskStateRecord | None:
+        """The state of ``task_id`` from the result backend; None for an unknown id.
+
+        Raises `NotSupportedError` when the result backend keeps no states.
+        """
+        from taskiq.control.task_states import task_states_of
+
+        return await task_states_of(self.result_backend).get_task_state(task_id)
 
     def with_serializer(self, serializer: TaskiqSerializer) -> Self:
         """Encode messages with ``serializer`` (the default formatter uses it)."""

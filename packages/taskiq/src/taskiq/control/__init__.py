@@ -1,7 +1,7 @@
 """The control plane: contracts every broker speaks so operators can see and act.
 
 One module per concept: `dead_letters` (and its reason vocabulary), `queues`
-(depth and purge), `workers` (heartbeats). Task states and events join it here.
+(depth and purge), `workers` (heartbeats), `task_states`. Events join it here.
 """
 
 from taskiq.control.dead_letter_reasons import (
@@ -26,6 +26,14 @@ from taskiq.control.queues import (
     QueueInspector,
     SupportsQueueInspection,
     queues_of,
+)
+from taskiq.control.task_states import (
+    SupportsTaskStates,
+    TaskStateRecord,
+    TaskStatus,
+    TaskTransition,
+    on_dead_lettered,
+    task_states_of,
 )
 from taskiq.control.workers import (
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -52,7 +60,11 @@ __all__ = [
     "RunningTaskInfo",
     "SupportsDeadLetters",
     "SupportsQueueInspection",
+    "SupportsTaskStates",
     "SupportsWorkerRegistry",
+    "TaskStateRecord",
+    "TaskStatus",
+    "TaskTransition",
     "WorkerId",
     "WorkerInfo",
     "WorkerRegistry",
@@ -60,8 +72,10 @@ __all__ = [
     "failed_times",
     "log_dead_lettered",
     "malformed",
+    "on_dead_lettered",
     "queues_of",
     "reason_kind",
+    "task_states_of",
     "unknown_task",
     "workers_of",
 ]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from taskiq.control.dead_letter_reasons import ReasonKind, reason_kind
+from taskiq.control.task_states import notify_dead_lettered
 from taskiq.exceptions import NotSupportedError
 
 logger = logging.getLogger("taskiq.dead_letters")
@@ -146,7 +147,10 @@ def log_dead_lettered(
     task_name: str | None,
     reason: str,
 ) -> None:
-    """The one WARNING a worker logs for a delivery it dead-lettered, on every broker."""
+    """The one WARNING a worker logs for a delivery it dead-lettered, on every broker.
+
+    It also records the task as dead-lettered (see `taskiq.control.task_states`).
+    """
     logger.warning(
         "Dead-lettered task %s [%s] from %r: %s.",
         repr(task_name) if task_name else "(no task name)",
@@ -154,6 +158,7 @@ def log_dead_lettered(
         queue,
         reason,
     )
+    notify_dead_lettered(task_id, reason)
 
 
 def utc_from_ms(value: object) -> datetime.datetime | None:

@@ -14,7 +14,10 @@ from __future__ import annotations
 import abc
 import datetime
 import json
+import multiprocessing
+import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -27,20 +30,46 @@ DEFAULT_HEARTBEAT_INTERVAL = 5.0
 MISSED_BEATS = 3
 
 _UNSAFE = re.compile(r"[^-_a-zA-Z0-9]")
+#: The process name `taskiq worker` gives its children: ``worker-<index>:<pid>``.
+_WORKER_NAME = re.compile(r"^worker-(\d+):")
 
 
 @dataclass(frozen=True)
 class WorkerId:
-    """Which process: the host it runs on, its pid and its slot (``--workers`` index)."""
+    """Which process: the host it runs on, its pid and its slot (``--workers`` index).
+
+    One vocabulary for "which worker" across the control plane: heartbeats carry it,
+    and task states name the worker that started a task with it. ``index`` is None
+    outside a ``taskiq worker`` child (a script running a `Receiver`).
+    """
 
     host: str
     pid: int
-    index: int
+    index: int | None = None
+
+    @classmethod
+    def current(cls) -> WorkerId:
+        """This process (looked up once per process name: it is asked for every task)."""
+        name = multiprocessing.current_process().name
+        cached = _current.get(name)
+        if cached is None or cached.pid != os.getpid():
+            match = _WORKER_NAME.match(name)
+            index = int(match.group(1)) if match else None
+            cached = cls(host=socket.gethostname(), pid=os.getpid(), index=index)
+            _current[name] = cached
+        return cached
+
+    def __str__(self) -> str:
+        slot = "" if self.index is None else f" #{self.index}"
+        return f"{self.host}:{self.pid}{slot}"
 
     @property
     def key(self) -> str:
         """The id as one storage-safe string: ``<host>-<pid>-<index>``."""
         return f"{_UNSAFE.sub('_', self.host)}-{self.pid}-{self.index}"
+
+
+_current: dict[str, WorkerId] = {}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ Labels read from each task (they may arrive as strings):
 
 A retried failure is logged once, at WARNING, with the attempt number and the
 delay; the failure that uses up the last run is logged once, at ERROR (see
-`taskiq.task_log`).
+`taskiq.task_log`). Each retry is recorded as the task's ``retrying`` state
+(`taskiq.control.task_states`) with the next attempt and when it runs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from taskiq import task_log
 from taskiq.abc.middleware import TaskiqMiddleware
 from taskiq.context import TaskRequeuedError
+from taskiq.control import task_states
 from taskiq.exceptions import NoResultError, TaskRejectedError
 from taskiq.kicker import AsyncKicker
 from taskiq.message import TaskiqMessage
@@ -107,7 +109,9 @@ class SimpleRetryMiddleware(TaskiqMiddleware):
             task_log.gave_up(message, result, exception, attempt, max(runs, 1))
             return
         delay = self.delay_before(message, attempt)
+        retrying = task_states.retrying(attempt + 1, delay, exception)  # timed before the send
         await self.send_retry(message, attempt, result, delay)
+        await task_states.record(self.broker, message.task_id, retrying)
         task_log.retrying(message, result, exception, attempt, runs, delay)
         if self.no_result_on_retry:
             result.error = NoResultError(

@@ -25,6 +25,7 @@ from taskiq.receiver.account import ShutdownAccount
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
 from taskiq.receiver.dispatch import Dispatcher
 from taskiq.receiver.run import TaskRunner, failed_result
+from taskiq.receiver.states import StateRecords
 from taskiq.receiver.stop import END, cancel_for_sure, next_or_end, unless_stopped
 from taskiq.result import TaskiqResult
 
@@ -82,6 +83,8 @@ class Receiver:
         #: Deliveries fetched by `listen` so far.
         self.received = 0
         self._runner = TaskRunner(broker, propagate_exceptions)
+        self._states = StateRecords.of(broker)
+        self._states_key = _states_key(broker)
 
     # -- prefetch ------------------------------------------------------------
 
@@ -101,6 +104,8 @@ class Receiver:
             self.max_prefetch,
         )
         stop = asyncio.ensure_future(finish_event.wait())
+        self._refresh_states()
+        self._states.attach()
         iterator = self.broker.listen()
         try:
             await self._serve(iterator, dispatcher, stop)
@@ -111,6 +116,7 @@ class Receiver:
         finally:
             stop.cancel()
             await _aclose(iterator)
+            await self._states.detach()
 
     async def _serve(
         self,
@@ -235,6 +241,9 @@ class Receiver:
         ack_type = self._ack_type_for(task, message)
         if ack_type is AcknowledgeType.WHEN_RECEIVED:
             await delivery.ack()
+        if self._states_key != _states_key(self.broker):  # reconfigured since
+            self._refresh_states()
+        await self._states.started(message)
         message, result = await self._execute(task, message, delivery)
         if isinstance(result.error, TaskRequeuedError):
             await delivery.ack()  # the copy it sent replaces this delivery
@@ -257,6 +266,10 @@ class Receiver:
         error = UnknownTaskError(task_name=message.task_name)
         await self.broker.result_backend.set_result(message.task_id, failed_result(message, error))
         raise error
+
+    def _refresh_states(self) -> None:
+        self._states = StateRecords.of(self.broker)
+        self._states_key = _states_key(self.broker)
 
     def _ack_type_for(
         self,
@@ -310,6 +323,7 @@ class Receiver:
         """Store the result and run post_save; False if the backend failed."""
         if isinstance(result.error, NoResultError):
             return True  # a retry middleware sent the task again: its last attempt stores
+        await self._states.finished(message, result)  # before the result: waiters see both
         if label_bool(message.labels, "skip_result", default=False):
             return True  # fire-and-forget task: nobody waits, so nothing is stored
         try:
@@ -342,6 +356,11 @@ class Receiver:
             cast_types=self.validate_params,
             delivery=delivery,
         )
+
+
+def _states_key(broker: AsyncBroker) -> tuple[int, bool]:
+    """What decides where states go: the result backend and the broker's switch."""
+    return id(broker.result_backend), broker.record_task_states
 
 
 async def _aclose(iterator: AsyncIterator[Any]) -> None:

@@ -1,4 +1,4 @@
-"""Results kept in this process, bounded, with readiness pushed to waiters."""
+"""Results and task states kept in this process, bounded, with readiness pushed to waiters."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections import OrderedDict
 from typing import Any
 
 from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.control.task_states import TaskStateRecord, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import NoResultError
@@ -15,6 +16,8 @@ from taskiq.result_backends.inmemory_workers import InmemoryWorkerRegistry
 
 #: How many results an in-memory backend keeps before evicting the oldest.
 DEFAULT_MAX_STORED_RESULTS = 100
+#: The fewest task states it keeps (states of queued tasks come before any result).
+MIN_STORED_STATES = 1000
 
 
 class InmemoryResultBackend(AsyncResultBackend[Any]):
@@ -22,6 +25,7 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
 
     A waiter is woken the moment its result is stored. Reading an evicted
     result raises `NoResultError` saying it was evicted and how to keep more.
+    Task states are kept for the newest ``max(max_stored_results, 1000)`` tasks.
     """
 
     def __init__(self, max_stored_results: int = DEFAULT_MAX_STORED_RESULTS) -> None:
@@ -32,6 +36,7 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
         self._waiting: dict[str, int] = {}
         self._evicted: OrderedDict[str, None] = OrderedDict()
         self._workers = InmemoryWorkerRegistry()
+        self.states: OrderedDict[str, list[TaskTransition]] = OrderedDict()
 
     def worker_registry(self) -> WorkerRegistry:
         """Heartbeats of the workers in this process (`taskiq.control.workers`)."""
@@ -84,7 +89,23 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
         """Forget the result and progress; afterwards the result is not ready."""
         self.results.pop(task_id, None)
         self.progress.pop(task_id, None)
+        self.states.pop(task_id, None)
         self._evicted.pop(task_id, None)
+
+    async def record_task_state(self, task_id: str, transition: TaskTransition) -> None:
+        """Append ``transition`` to the task's timeline; the oldest task beyond the bound goes."""
+        timeline = self.states.get(task_id)
+        if timeline is None:
+            timeline = self.states[task_id] = []
+            bound = max(self.max_stored_results, MIN_STORED_STATES)
+            while self.max_stored_results >= 0 and len(self.states) > bound:
+                self.states.popitem(last=False)
+        timeline.append(transition)
+
+    async def get_task_state(self, task_id: str) -> TaskStateRecord | None:
+        """The task's state; None for an id never recorded (or forgotten)."""
+        timeline = self.states.get(task_id)
+        return None if timeline is None else TaskStateRecord.of(task_id, timeline)
 
     async def wait_for_ready(self, task_id: str, check_interval: float) -> None:
         """Return as soon as the result is stored: no polling.
