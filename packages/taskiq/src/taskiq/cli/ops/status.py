@@ -82,7 +82,7 @@ class StatusCMD(OpsCommand):
     """``taskiq status APP [--queue Q ...] [--json]``."""
 
     name = "status"
-    short_help = "Show queue depths (ready, delayed, in flight, dead) at a glance."
+    short_help = "Show queue depths (ready, delayed, in flight, dead) and live workers at a glance."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         """``--queue`` (repeatable) picks queues; default: all the broker knows."""
