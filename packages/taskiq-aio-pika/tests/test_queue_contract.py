@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 from pika_helpers import BrokerFactory, Names
-from taskiq.testing.queue_contract import QueueContract
+from taskiq.testing.queue_contract import QueueRoutingContract
 from taskiq_aio_pika import AioPikaBroker, Queue, QueueType
 
 
-class TestClassicQueues(QueueContract):
+class TestClassicQueues(QueueRoutingContract):
     queue_type = QueueType.CLASSIC
 
     @pytest.fixture

@@ -41,8 +41,7 @@ class TestJetStreamQueues(QueueContract):
 class TestPushJetStreamQueues(TestJetStreamQueues):
     broker_class = PushBasedJetStreamBroker
 
-    async def test_purge_empties_the_ready_messages_only(self) -> None:  # type: ignore[override]
-        pytest.skip(
-            "a push consumer keeps delivering into its subscription after listen() "
-            "ends, so the messages this test expects ready are in flight"
-        )
+    #: Not collected for push consumers: after listen() ends the server keeps delivering
+    #: into the subscription, so the messages the test expects ready are in flight
+    #: (docs/operations.md, "Queue inspection", says so).
+    test_purge_empties_the_ready_messages_only = None  # type: ignore[assignment]

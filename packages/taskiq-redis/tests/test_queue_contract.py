@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from taskiq.testing.queue_contract import QueueContract, routed_message
+from taskiq.testing.queue_contract import QueueRoutingContract, routed_message
 from taskiq.testing.snippets import python_blocks, run_fragment
 from taskiq_redis import RedisBroker
 
 
-class TestRedisQueues(QueueContract):
+class TestRedisQueues(QueueRoutingContract):
     @pytest.fixture
     async def broker(self, redis_url: str, queue_name: str) -> AsyncIterator[RedisBroker]:
         broker = RedisBroker(redis_url, queue_name=queue_name, idle_timeout=60_000, xread_block=200)
