@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,10 +76,33 @@ def test_worker_client_and_scheduler_from_the_readme(queue: str, tmp_path: Path)
         )
         assert sent.stdout.strip() == "2 + 3 = 5"
         _wait_for_text(worker_log, "heartbeat: every two seconds", count=2)
+        _status_shows_the_queue_and_both_workers(queue)
     finally:
         scheduler_code = _stop(scheduler)
         worker_code = _stop(worker)
     assert (worker_code, scheduler_code) == (0, 0)
+
+
+def _status_shows_the_queue_and_both_workers(queue: str) -> None:
+    """The README's `taskiq status app:broker`, as an operator runs it beside the worker."""
+    env = {**os.environ, "QUICKSTART_QUEUE": queue}
+    end = time.monotonic() + DEADLINE
+    while True:
+        shown = subprocess.run(
+            [sys.executable, "-m", "taskiq", "status", "app:broker", "--json"],
+            cwd=HERE,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE,
+        )
+        assert shown.returncode == 0, shown.stderr
+        status = json.loads(shown.stdout)
+        if len(status.get("workers", [])) == 2:
+            break
+        assert time.monotonic() < end, f"two workers not listed: {shown.stdout}"
+        time.sleep(0.5)
+    assert [entry["queue"] for entry in status["queues"]] == [queue]
 
 
 def _readme_python_blocks() -> list[str]:
