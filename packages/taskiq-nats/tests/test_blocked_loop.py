@@ -7,17 +7,22 @@ core watchdog logs a WARNING naming the task. ack_wait is 2 s, the task blocks 8
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pathlib
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from typing import Any
 
+import nats
 import pytest
+from taskiq.acks import AckableMessage
 from taskiq.kicker import AsyncKicker
-from taskiq_nats import JetStreamBroker
+from taskiq.testing.worker_registry_contract import eventually as until
+from taskiq_nats import JetStreamBroker, PullBasedJetStreamBroker
 
 pytestmark = pytest.mark.slow
 
@@ -94,3 +99,56 @@ async def test_a_task_blocking_the_loop_runs_exactly_once_and_is_named(
             worker.kill()
             worker.communicate(timeout=20)
         await client.shutdown()
+
+
+async def test_messages_left_unread_through_a_blocked_loop_are_delivered_again_not_run_twice(
+    nats_url: str,
+    names: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A fetch answered while the loop was stuck past ack_wait/2 hands back nothing.
+
+    The server may already have given those messages to another worker; the
+    broker leaves them unsettled and takes them on their next delivery.
+    """
+    options: dict[str, Any] = {
+        "subject": names.subject(),
+        "stream_name": names.stream(),
+        "durable": f"d_{names.suffix}",
+        "ack_wait": ACK_WAIT,
+    }
+    broker = PullBasedJetStreamBroker(nats_url, **options)
+    sender = PullBasedJetStreamBroker(nats_url, **options)
+    broker.is_worker_process = True
+    await broker.startup()
+    await sender.startup()
+    messages = broker.listen()
+    try:
+        first = asyncio.create_task(anext(messages))
+        await until(lambda: fetch_waiting(broker))
+        await AsyncKicker("record", sender, {}).kiq("stale")
+        time.sleep(ACK_WAIT * 0.75)  # noqa: ASYNC251 - the stall under test
+        message = await asyncio.wait_for(first, timeout=30)
+        assert isinstance(message, AckableMessage)
+        info = await consumer_info(broker)
+        assert info.num_redelivered == 1, "the stale copy was handed to the receiver"
+        assert "waited unread" in caplog.text
+        await message.ack()  # type: ignore[misc]
+        assert (await consumer_info(broker)).num_ack_pending == 0
+    finally:
+        await messages.aclose()
+        await sender.shutdown()
+        await broker.shutdown()
+
+
+async def consumer_info(broker: PullBasedJetStreamBroker) -> Any:
+    client = await nats.connect(broker.servers)  # type: ignore[arg-type]
+    try:
+        return await client.jetstream().consumer_info(broker.stream_name, broker.durable)
+    finally:
+        await client.close()
+
+
+async def fetch_waiting(broker: PullBasedJetStreamBroker) -> bool:
+    """True once the broker's pull request is waiting on the server."""
+    return bool((await consumer_info(broker)).num_waiting)

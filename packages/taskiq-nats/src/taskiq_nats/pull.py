@@ -22,6 +22,7 @@ from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.exceptions import ListenError
+from taskiq.receiver.loop_watchdog import LoopHeartbeat
 from taskiq.reconnect import ReconnectBackoff
 
 from taskiq_nats import connection
@@ -34,6 +35,8 @@ logger = logging.getLogger("taskiq_nats")
 DEFAULT_PULL_BATCH = 100
 #: Seconds one fetch waits for messages before asking again.
 DEFAULT_FETCH_TIMEOUT = 2.0
+#: A fetch that spanned a loop stall this share of ``ack_wait`` long returns stale messages.
+STALE_STALL_SHARE = 0.5
 
 
 class PullBasedJetStreamBroker(BaseJetStreamBroker):
@@ -88,7 +91,9 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         """One pull request: its messages, or none after a timeout or a (repaired) failure."""
         if self.topology_stale:
             await self._restore_topology()
-        self._request_expires = time.monotonic() + self.pull_consume_timeout
+        LoopHeartbeat.here()  # started before the wait, so that it sees a stall during it
+        asked = time.monotonic()
+        self._request_expires = asked + self.pull_consume_timeout
         try:
             batch = await subscription.fetch(
                 self._batch_size(),
@@ -108,7 +113,29 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
                 await self._recover(exc)
             return []
         self._outage.succeeded()
-        return list(batch)
+        return self._fresh(list(batch), asked)
+
+    def _fresh(self, batch: list[Msg], asked: float) -> list[Msg]:
+        """The batch, unless the event loop was stuck while it sat unread in the socket.
+
+        A task that blocks the loop (``time.sleep`` in an ``async def``) leaves the
+        messages the server delivered meanwhile unread and unheartbeated; past
+        ``ack_wait`` JetStream gives them to another worker, and running them here
+        too would run them twice. They are left unsettled instead: the server
+        delivers each again (to whichever worker), so none is lost.
+        """
+        stalled = LoopHeartbeat.here().longest_stall_since(asked)
+        if not batch or stalled < STALE_STALL_SHARE * self.policy.ack_wait:
+            return batch
+        logger.warning(
+            "%d fetched messages waited unread for up to %.1f s while the event loop was "
+            "blocked (ack_wait is %.1f s); left for JetStream to deliver again, so that none "
+            "runs twice. Keep blocking calls out of async tasks.",
+            len(batch),
+            stalled,
+            self.policy.ack_wait,
+        )
+        return []
 
     def _batch_size(self) -> int:
         """As many messages as the receiver has room for, at most ``pull_consume_batch``.

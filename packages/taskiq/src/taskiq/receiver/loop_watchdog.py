@@ -14,6 +14,7 @@ the same heartbeat to renew their claims while the loop cannot.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import threading
 import time
@@ -26,6 +27,8 @@ logger = logging.getLogger("taskiq.receiver.loop_watchdog")
 
 #: Seconds between two heartbeats of the loop.
 BEAT = 0.1
+#: A gap between two heartbeats longer than this (s) is recorded as a stall.
+STALL = 0.2
 #: A loop blocked longer than this (s) is reported.
 DEFAULT_THRESHOLD = 1.0
 
@@ -41,6 +44,8 @@ class LoopHeartbeat:
         self.loop = loop
         self.thread_id = threading.get_ident()
         self.last = time.monotonic()
+        #: The last stretches the loop was stuck (start, end), newest last.
+        self.stalls: collections.deque[tuple[float, float]] = collections.deque(maxlen=8)
         loop.call_soon(self._beat)
 
     @classmethod
@@ -53,7 +58,10 @@ class LoopHeartbeat:
         return heartbeat
 
     def _beat(self) -> None:
-        self.last = time.monotonic()
+        now = time.monotonic()
+        if now - self.last - BEAT > STALL:
+            self.stalls.append((self.last + BEAT, now))
+        self.last = now
         if not self.loop.is_closed():
             self.loop.call_later(BEAT, self._beat)
 
@@ -62,6 +70,15 @@ class LoopHeartbeat:
         if self.loop.is_closed() or not self.loop.is_running():
             return 0.0
         return max(0.0, time.monotonic() - self.last - BEAT)
+
+    def longest_stall_since(self, since: float) -> float:
+        """The longest stretch (s, clipped to ``since``) the loop was stuck after ``since``.
+
+        Data the server sent during such a stretch sat unread in the socket for up
+        to that long; brokers whose claims expire use it to spot stale deliveries.
+        """
+        ended = (end - max(start, since) for start, end in self.stalls if end > since)
+        return max(ended, default=0.0)
 
 
 class LoopWatchdog:
