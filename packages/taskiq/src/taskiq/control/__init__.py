@@ -1,9 +1,11 @@
 """The control plane: contracts every broker speaks so operators can see and act.
 
 One module per concept: `dead_letters` (and its reason vocabulary), `queues`
-(depth and purge), `workers` (heartbeats), `task_states`. Events join it here.
+(depth and purge), `workers` (heartbeats), `task_states`, `claims` (keys held by
+one owner for a while: what task control and the scheduler coordinate with). Events join it here.
 """
 
+from taskiq.control.claims import ClaimStore, SupportsClaims, claims_of
 from taskiq.control.dead_letter_reasons import (
     REJECTED_BY_TASK,
     ReasonKind,
@@ -51,6 +53,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MISSED_BEATS",
     "REJECTED_BY_TASK",
+    "ClaimStore",
     "DeadLetter",
     "DeadLetterPage",
     "DeadLetterStore",
@@ -58,6 +61,7 @@ __all__ = [
     "QueueInspector",
     "ReasonKind",
     "RunningTaskInfo",
+    "SupportsClaims",
     "SupportsDeadLetters",
     "SupportsQueueInspection",
     "SupportsTaskStates",
@@ -68,6 +72,7 @@ __all__ = [
     "WorkerId",
     "WorkerInfo",
     "WorkerRegistry",
+    "claims_of",
     "dead_letters_of",
     "failed_times",
     "log_dead_lettered",

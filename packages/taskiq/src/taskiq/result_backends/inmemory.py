@@ -7,11 +7,13 @@ from collections import OrderedDict
 from typing import Any
 
 from taskiq.abc.result_backend import AsyncResultBackend
+from taskiq.control.claims import ClaimStore
 from taskiq.control.task_states import TaskStateRecord, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import NoResultError
 from taskiq.result import TaskiqResult
+from taskiq.result_backends.inmemory_claims import InmemoryClaimStore
 from taskiq.result_backends.inmemory_workers import InmemoryWorkerRegistry
 
 #: How many results an in-memory backend keeps before evicting the oldest.
@@ -36,11 +38,16 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
         self._waiting: dict[str, int] = {}
         self._evicted: OrderedDict[str, None] = OrderedDict()
         self._workers = InmemoryWorkerRegistry()
+        self._claims = InmemoryClaimStore()
         self.states: OrderedDict[str, list[TaskTransition]] = OrderedDict()
 
     def worker_registry(self) -> WorkerRegistry:
         """Heartbeats of the workers in this process (`taskiq.control.workers`)."""
         return self._workers
+
+    def claim_store(self) -> ClaimStore:
+        """Claims held in this process (`taskiq.control.claims`)."""
+        return self._claims
 
     async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
         """Store the result, evicting the oldest beyond the bound, and wake waiters."""
