@@ -97,4 +97,3 @@ def test_a_bad_app_is_one_line_and_exit_1(
 def test_not_a_broker(app_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert CountTasks().exec(["ops_app:one", "--app-dir", str(app_dir)]) == EXIT_FAILED
     assert "is not a taskiq broker" in capsys.readouterr().err
-

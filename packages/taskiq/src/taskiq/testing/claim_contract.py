@@ -90,5 +90,5 @@ class ClaimContract:
         assert await store.release(key, holders[0])
 
     async def test_a_ttl_below_a_millisecond_is_refused(self, store: ClaimStore, key: str) -> None:
-        with pytest.raises(ValueError, match="at least 0.001 s"):
+        with pytest.raises(ValueError, match=r"at least 0\.001 s"):
             await store.claim(key, "alice", 0)

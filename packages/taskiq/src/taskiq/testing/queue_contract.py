@@ -194,7 +194,6 @@ class QueueContract:
             await inspector.depth(f"no-such-queue-{uuid.uuid4().hex[:8]}")
 
 
-
 class QueueRoutingContract(QueueContract):
     """The contract for a broker with several queues, reached with the label ``queue_name``."""
 
