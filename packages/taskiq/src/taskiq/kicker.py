@@ -7,11 +7,12 @@ import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Generic, overload
 
+from pydantic import ValidationError
 from typing_extensions import ParamSpec, Self, TypeVar
 
 from taskiq.binding import PlainBinder
 from taskiq.control.task_states import TaskStatus, TaskTransition, record, utc_now
-from taskiq.exceptions import SendTaskError, UnknownTaskError
+from taskiq.exceptions import ScheduleError, SendTaskError, UnknownTaskError
 from taskiq.message import BrokerMessage, TaskiqMessage
 from taskiq.task import AsyncTaskiqTask
 from taskiq.time_labels import check_time_labels
@@ -255,21 +256,25 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         **trigger: Any,
     ) -> CreatedSchedule[_ReturnType]:
         from taskiq.scheduler.created_schedule import CreatedSchedule
-        from taskiq.scheduler.next_fire import first_fire, utc_now
+        from taskiq.scheduler.next_fire import fire_after, utc_now
         from taskiq.scheduler.scheduled_task import ScheduledTask
 
         message = self._prepare_message(*args, **kwargs)
-        schedule = ScheduledTask(
-            task_name=self.task_name,
-            labels={k: v for k, v in message.labels.items() if k not in _NOT_STORED_LABELS},
-            args=message.args,
-            kwargs=message.kwargs,
-            schedule_id=self.custom_schedule_id or self.broker.id_generator(),
-            task_id=self.custom_task_id,
-            **trigger,
-        )
+        try:
+            schedule = ScheduledTask(
+                task_name=self.task_name,
+                labels={k: v for k, v in message.labels.items() if k not in _NOT_STORED_LABELS},
+                args=message.args,
+                kwargs=message.kwargs,
+                schedule_id=self.custom_schedule_id or self.broker.id_generator(),
+                task_id=self.custom_task_id,
+                **trigger,
+            )
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ScheduleError(problem) from exc
         now = utc_now()
-        first_fire(schedule, now, now)  # raises ScheduleError for a bad cron, zone or interval
+        fire_after(schedule, now)  # raises ScheduleError for a bad cron, zone or interval
         await source.add_schedule(schedule)
         return CreatedSchedule(self, source, schedule)
 

@@ -65,20 +65,31 @@ def cron_fire_after(
     offset: str | datetime.timedelta | None,
     after: datetime.datetime,
 ) -> datetime.datetime:
-    """Return the first instant strictly after ``after`` that ``cron`` matches."""
+    """Return the first instant strictly after ``after`` that ``cron`` matches.
+
+    Five fields are minute hour day month weekday; six put seconds first.
+    """
     zone = resolve_zone(offset)
     after = as_utc(after)
     local_start = after.astimezone(zone).replace(tzinfo=None)
+    fields = len(cron.split())
+    if fields not in (5, 6):
+        raise ScheduleError(
+            f"Invalid cron expression {cron!r}: it has {fields} field(s). Use five "
+            "(minute hour day-of-month month day-of-week, e.g. '*/5 * * * *') or six "
+            "with seconds first (e.g. '*/5 * * * * *').",
+        )
     try:
-        candidates = croniter(cron, local_start)
+        candidates = croniter(cron, local_start, second_at_beginning=fields == 6)
         for _ in range(_MAX_CANDIDATES):
             moment = _wall_time_to_instant(candidates.get_next(datetime.datetime), zone)
             if moment > after:
                 return moment.astimezone(UTC)
     except CroniterError as exc:
         raise ScheduleError(
-            f"Invalid cron expression {cron!r}: {str(exc).rstrip('.')}. Use five fields: "
-            "minute hour day-of-month month day-of-week, e.g. '*/5 * * * *'.",
+            f"Invalid cron expression {cron!r}: {str(exc).rstrip('.')}. Use five fields "
+            "(minute hour day-of-month month day-of-week, e.g. '*/5 * * * *') or six "
+            "with seconds first (e.g. '*/5 * * * * *').",
         ) from exc
     raise ScheduleError(f"Cron expression {cron!r} never fires after {after.isoformat()}.")
 
@@ -110,26 +121,45 @@ def interval_of(task: ScheduledTask) -> datetime.timedelta:
     return interval
 
 
-def first_fire(
-    task: ScheduledTask,
-    since: datetime.datetime,
-    now: datetime.datetime,
-) -> datetime.datetime:
-    """The first fire of a schedule the scheduler has just discovered.
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 
-    Cron times strictly after ``since`` count (``since`` before ``now`` catches
-    up on what became due since the previous read). An ``interval`` schedule
-    fires at once unless ``since`` is ``now``, then one period later. A ``time``
-    schedule fires at its time, or at once if that time has passed.
+
+def interval_fire_after(period: datetime.timedelta, after: datetime.datetime) -> datetime.datetime:
+    """The first multiple of ``period`` since the Unix epoch strictly after ``after``.
+
+    Interval fires are aligned on the epoch so that every replica, started at
+    any time, agrees on when (and so which) fires are due.
     """
+    elapsed = as_utc(after) - _EPOCH
+    return _EPOCH + period * (elapsed // period + 1)
+
+
+def fire_after(task: ScheduledTask, after: datetime.datetime) -> datetime.datetime | None:
+    """The schedule's first fire strictly after ``after``; None when a one-off has passed."""
+    after = as_utc(after)
     if task.cron is not None:
-        return cron_fire_after(task.cron, task.cron_offset, since)
+        return cron_fire_after(task.cron, task.cron_offset, after)
     if task.time is not None:
-        return as_utc(task.time)
-    if as_utc(since) < as_utc(now):
-        interval_of(task)
-        return as_utc(now)
-    return as_utc(now) + interval_of(task)
+        moment = as_utc(task.time)
+        return moment if moment > after else None
+    return interval_fire_after(interval_of(task), after)
+
+
+def fires_between(
+    task: ScheduledTask,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    limit: int,
+) -> list[datetime.datetime]:
+    """Fires in ``(start, end]``, oldest first, at most the ``limit`` most recent."""
+    found: list[datetime.datetime] = []
+    moment = fire_after(task, start)
+    while moment is not None and moment <= as_utc(end):
+        found.append(moment)
+        if len(found) > limit:
+            del found[0]
+        moment = fire_after(task, moment)
+    return found
 
 
 def following_fire(
@@ -139,13 +169,32 @@ def following_fire(
 ) -> datetime.datetime | None:
     """The fire after the one due at ``fired_at``; ``None`` for a one-off.
 
-    Fires missed while the scheduler was late are skipped, not sent in a burst.
+    Fires missed while the scheduler was late (its loop blocked) are skipped,
+    not sent in a burst; catching up after downtime is the ``catchup`` policy.
     """
     fired_at, now = as_utc(fired_at), as_utc(now)
-    if task.cron is not None:
-        return cron_fire_after(task.cron, task.cron_offset, max(fired_at, now))
     if task.time is not None:
         return None
-    period = interval_of(task)
-    missed = max(0, int((now - fired_at) / period))
-    return fired_at + period * (missed + 1)
+    return fire_after(task, max(fired_at, now))
+
+
+def first_fire(
+    task: ScheduledTask,
+    since: datetime.datetime,
+    now: datetime.datetime,
+) -> datetime.datetime:
+    """The first fire at or after ``since``, for a scheduler reading the schedule at ``now``.
+
+    Cron: the first match after ``since``. A one-off: its time. An interval:
+    the latest aligned fire at or before ``now`` when ``since`` is earlier, else
+    the next one after ``now``.
+    """
+    if task.time is not None:
+        return as_utc(task.time)
+    if task.interval is not None and as_utc(since) < as_utc(now):
+        period = interval_of(task)
+        return interval_fire_after(period, as_utc(now) - period)
+    moment = fire_after(task, since)
+    if moment is None:  # pragma: no cover - only one-offs have no next fire
+        raise ScheduleError(f"Schedule {task.schedule_id!r} never fires.")
+    return moment

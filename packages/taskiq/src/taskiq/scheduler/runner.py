@@ -6,6 +6,11 @@ last read. A broken schedule (bad cron, unknown zone, non-positive interval) is
 logged once and skipped; a source that fails to answer keeps its previous
 schedules until it answers again. Sends run concurrently, so a slow broker
 call does not delay other schedules.
+
+Each fire is claimed before it is sent (`taskiq.scheduler.fires`), so several
+runners on the same sources send it once. A schedule found for the first
+time catches up on fires it missed by its ``catchup`` policy; a paused one
+keeps its place in the listing and sends nothing.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from collections.abc import Hashable
-from dataclasses import dataclass
+from collections.abc import Coroutine, Hashable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from taskiq.scheduler.fires import FireGuard, fire_task_id, fire_time_text, lookback
 from taskiq.scheduler.merge_functions import preserve_all
-from taskiq.scheduler.next_fire import first_fire, following_fire, utc_now
+from taskiq.scheduler.next_fire import as_utc, fire_after, fires_between, following_fire, utc_now
 from taskiq.scheduler.scheduled_task import ScheduledTask
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,6 +36,10 @@ logger = logging.getLogger("taskiq.scheduler")
 _Key = tuple[int, str]
 #: How long shutdown waits for sends that are already on their way.
 _DRAIN_TIMEOUT = 10.0
+#: Most missed fires one schedule sends when it catches up with ``all``.
+_MAX_CATCHUP = 1000
+#: A lost claim on a fire older than this is not checked for a crashed sender.
+_RECOVER_AGE = datetime.timedelta(seconds=60)
 
 
 @dataclass
@@ -38,6 +48,8 @@ class _Entry:
     task: ScheduledTask
     signature: Hashable
     next_fire: datetime.datetime
+    #: Missed fires still to send after ``next_fire``, oldest first (catch-up).
+    pending: list[datetime.datetime] = field(default_factory=list)
 
 
 def _signature(task: ScheduledTask) -> Hashable:
@@ -71,6 +83,8 @@ class ScheduleRunner:
         self._last_known: dict[int, list[ScheduledTask]] = {}
         self._last_read: datetime.datetime | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._recovering: set[asyncio.Task[None]] = set()
+        self.guard = FireGuard(scheduler.broker)
 
     async def run(self) -> None:
         """Loop until cancelled; on the way out, let in-flight sends finish."""
@@ -94,11 +108,10 @@ class ScheduleRunner:
     async def refresh(self) -> None:
         """Read every source and reconcile the known schedules with what they say."""
         now = utc_now()
-        since = self._catch_up_from(now)
         present: dict[_Key, _Entry] = {}
         still_listed: dict[_Key, Hashable] = {}
         for key, source, task in await self._read_all():
-            entry = self._reconcile(key, source, task, since, now)
+            entry = self._reconcile(key, source, task, now)
             if entry is not None:
                 present[key] = entry
             elif key in self._fired_once:
@@ -106,13 +119,6 @@ class ScheduleRunner:
         # A fired one-off is forgotten once its source stops listing it.
         self._entries, self._fired_once = present, still_listed
         self._last_read = now
-
-    def _catch_up_from(self, now: datetime.datetime) -> datetime.datetime:
-        if self._last_read is not None:
-            return self._last_read
-        if self.skip_first_run:
-            return now
-        return _minute_start(now) - datetime.timedelta(microseconds=1)
 
     async def _read_all(self) -> list[tuple[_Key, ScheduleSource, ScheduledTask]]:
         """Every schedule after merging, with the index of the source it came from."""
@@ -167,7 +173,6 @@ class ScheduleRunner:
         key: _Key,
         source: ScheduleSource,
         task: ScheduledTask,
-        since: datetime.datetime,
         now: datetime.datetime,
     ) -> _Entry | None:
         signature = _signature(task)
@@ -178,11 +183,45 @@ class ScheduleRunner:
         if self._fired_once.get(key) == signature:
             return None
         try:
-            next_fire = first_fire(task, since, now)
+            fires = self._first_fires(task, now)
         except Exception as exc:  # any schedule-specific failure must not stop the loop
             self._report_broken(key, signature, task, exc)
             return None
-        return _Entry(source, task, signature, next_fire)
+        if not fires:
+            return None
+        return _Entry(source, task, signature, fires[0], fires[1:])
+
+    def _first_fires(self, task: ScheduledTask, now: datetime.datetime) -> list[datetime.datetime]:
+        """The fires of a schedule seen for the first time: missed ones to catch up, or the next.
+
+        At start-up, ``none`` sends a fire due in the current minute (an
+        interval: within one period); ``latest``/``all`` look ``catchup_window``
+        back. A schedule added while running catches up since the previous read.
+        With ``--skip-first-run`` nothing is caught up at start-up.
+        """
+        upcoming = fire_after(task, now)
+        if self._last_read is None and self.skip_first_run:
+            return [upcoming] if upcoming is not None else []
+        if task.time is not None:
+            return [as_utc(task.time)]
+        if self._last_read is not None:
+            start = self._last_read
+        elif task.catchup == "none" and task.cron is not None:
+            start = _minute_start(now) - datetime.timedelta(microseconds=1)
+        else:
+            start = now - datetime.timedelta(seconds=lookback(task))
+        limit = _MAX_CATCHUP if task.catchup == "all" else 1
+        missed = fires_between(task, start, now, limit)
+        if task.catchup != "none" and missed:
+            logger.info(
+                "Schedule %s catches up %d missed fire(s) since %s (catchup=%s); fires older "
+                "than its catchup_window are skipped.",
+                task.schedule_id,
+                len(missed),
+                fire_time_text(start),
+                task.catchup,
+            )
+        return missed + ([upcoming] if upcoming is not None else [])
 
     def _report_broken(
         self,
@@ -208,9 +247,16 @@ class ScheduleRunner:
         for key, entry in list(self._entries.items()):
             if entry.next_fire > now:
                 continue
-            self._spawn_send(key, entry)
+            fire = entry.next_fire
+            if entry.task.paused:
+                logger.debug("Schedule %s is paused; not sending its fire.", entry.task.schedule_id)
+            else:
+                self._spawn(self._send(key, entry.source, entry.task, fire, now - fire))
+            if entry.pending:
+                entry.next_fire = entry.pending.pop(0)
+                continue
             try:
-                upcoming = following_fire(entry.task, entry.next_fire, now)
+                upcoming = following_fire(entry.task, fire, now)
             except Exception as exc:  # same: skip this schedule, keep the others
                 self._report_broken(key, entry.signature, entry.task, exc)
                 upcoming = None
@@ -220,14 +266,26 @@ class ScheduleRunner:
             else:
                 entry.next_fire = upcoming
 
-    def _spawn_send(self, key: _Key, entry: _Entry) -> None:
-        sending = asyncio.create_task(self._send(key, entry.source, entry.task))
-        self._sending.add(sending)
-        sending.add_done_callback(self._sending.discard)
+    def _spawn(self, work: Coroutine[None, None, None], into: str = "_sending") -> None:
+        running: set[asyncio.Task[None]] = getattr(self, into)
+        sending = asyncio.create_task(work)
+        running.add(sending)
+        sending.add_done_callback(running.discard)
 
-    async def _send(self, key: _Key, source: ScheduleSource, task: ScheduledTask) -> None:
+    async def _send(
+        self,
+        key: _Key,
+        source: ScheduleSource,
+        task: ScheduledTask,
+        fire: datetime.datetime,
+        age: datetime.timedelta,
+    ) -> None:
         try:
-            await self.scheduler.on_ready(source, task)
+            if not await self.guard.claim(task, fire):
+                if self.guard.can_recover and age < _RECOVER_AGE:
+                    self._spawn(self._recover(source, task, fire), into="_recovering")
+                return
+            await self._send_claimed(source, task, fire)
         except Exception:
             retry = task.time is not None
             logger.exception(
@@ -239,6 +297,62 @@ class ScheduleRunner:
             if retry:
                 self._fired_once.pop(key, None)
 
+    async def _send_claimed(
+        self,
+        source: ScheduleSource,
+        task: ScheduledTask,
+        fire: datetime.datetime,
+    ) -> None:
+        """Apply the overlap policy, then send the fire with its derived task id."""
+        task_id = fire_task_id(task, fire)
+        buffered = False
+        if task.overlap != "allow" and await self.guard.previous_active(task):
+            buffered = task.overlap == "buffer_one" and await self.guard.wait_buffered(task)
+            if not buffered:
+                logger.info(
+                    "Skipping fire %s of schedule %s: its previous run is still active "
+                    "(overlap=%s).",
+                    fire_time_text(fire),
+                    task.schedule_id,
+                    task.overlap,
+                )
+                await self.guard.mark_not_sent(task, fire)
+                return
+        try:
+            if not await self.scheduler.on_ready(source, task, task_id=task_id):
+                await self.guard.mark_not_sent(task, fire)
+            elif task.overlap != "allow":
+                await self.guard.mark_sent(task, task_id)
+        finally:
+            if buffered:
+                await self.guard.release_buffer(task)
+
+    async def _recover(
+        self,
+        source: ScheduleSource,
+        task: ScheduledTask,
+        fire: datetime.datetime,
+    ) -> None:
+        """Another replica claimed this fire: after a grace, send it if that replica did not."""
+        await asyncio.sleep(self.guard.resend_grace)
+        try:
+            if not await self.guard.claim_resend(task, fire):
+                return
+            logger.warning(
+                "Fire %s of schedule %s was claimed by a replica that never sent it; "
+                "sending it now with task id %s.",
+                fire_time_text(fire),
+                task.schedule_id,
+                fire_task_id(task, fire),
+            )
+            await self._send_claimed(source, task, fire)
+        except Exception:
+            logger.exception(
+                "Could not check or resend fire %s of schedule %s.",
+                fire_time_text(fire),
+                task.schedule_id,
+            )
+
     def _pause(self, until_read: float) -> float:
         pause = until_read
         if self._entries:
@@ -249,6 +363,8 @@ class ScheduleRunner:
         return max(pause, 0.0)
 
     async def _drain(self) -> None:
+        for recovering in self._recovering:
+            recovering.cancel()
         if not self._sending:
             return
         pending = set(self._sending)

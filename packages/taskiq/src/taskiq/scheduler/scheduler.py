@@ -1,7 +1,8 @@
 """`TaskiqScheduler`: which broker scheduled tasks go to, and where schedules come from.
 
-The scheduler only *sends* tasks; workers run them. Run exactly one scheduler
-process per set of sources, or every schedule fires once per process.
+The scheduler only *sends* tasks; workers run them. Any number of scheduler
+processes may run the same sources: each fire is claimed before it is sent
+(`taskiq.scheduler.fires`), so it goes out once.
 """
 
 from __future__ import annotations
@@ -112,8 +113,15 @@ class TaskiqScheduler:
             except Exception:
                 logger.exception("Schedule source %r failed to shut down cleanly.", source)
 
-    async def on_ready(self, source: ScheduleSource, task: ScheduledTask) -> bool:
+    async def on_ready(
+        self,
+        source: ScheduleSource,
+        task: ScheduledTask,
+        task_id: str | None = None,
+    ) -> bool:
         """Send one firing of ``task``; return False if ``source.pre_send`` vetoed it.
+
+        ``task_id`` (the runner derives it from the fire) wins over ``task.task_id``.
 
         Errors of the broker or of ``post_send`` are raised to the caller.
         """
@@ -129,8 +137,8 @@ class TaskiqScheduler:
         await self._notify_plugins("pre_send", source, task)
         logger.info("Sending task %s (schedule %s).", task.task_name, task.schedule_id)
         kicker: AsyncKicker[..., object] = AsyncKicker(task.task_name, self.broker, task.labels)
-        if task.task_id is not None:
-            kicker.with_task_id(task.task_id)
+        if (task_id or task.task_id) is not None:
+            kicker.with_task_id(task_id or task.task_id or "")
         await kicker.kiq(*task.args, **task.kwargs)
         await _maybe_await(source.post_send(task))
         await self._notify_plugins("post_send", source, task)
