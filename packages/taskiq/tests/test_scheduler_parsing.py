@@ -6,7 +6,6 @@ import datetime
 
 import pytest
 from pydantic import ValidationError
-
 from taskiq.exceptions import ScheduleError
 from taskiq.scheduler.next_fire import cron_fire_after, fires_between, interval_fire_after
 from taskiq.scheduler.scheduled_task import ScheduledTask
@@ -26,7 +25,7 @@ def test_five_field_cron_still_means_minutes() -> None:
 
 @pytest.mark.parametrize("cron", ["* * * *", "* * * * * * *", "61 * * * * *"])
 def test_a_cron_with_the_wrong_fields_is_refused(cron: str) -> None:
-    with pytest.raises(ScheduleError, match="six\\s+with seconds first"):
+    with pytest.raises(ScheduleError, match=r"six\s+with seconds first"):
         cron_fire_after(cron, None, NOON)
 
 

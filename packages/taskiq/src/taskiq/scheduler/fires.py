@@ -58,7 +58,10 @@ def lookback(task: ScheduledTask) -> float:
         if isinstance(period, datetime.timedelta):
             return period.total_seconds()
         return float(period) if period is not None else 60.0
-    return task.catchup_window or DEFAULT_CATCHUP_WINDOW
+    window = task.catchup_window
+    if isinstance(window, datetime.timedelta):
+        return window.total_seconds()
+    return window or DEFAULT_CATCHUP_WINDOW
 
 
 class FireGuard:

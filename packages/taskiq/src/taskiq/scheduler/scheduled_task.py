@@ -48,7 +48,7 @@ class ScheduledTask(BaseModel):
     overlap: Literal["allow", "skip", "buffer_one"] = "allow"
     catchup: Literal["none", "latest", "all"] = "none"
     #: Seconds (or a timedelta) back from start-up that ``latest``/``all`` look at.
-    catchup_window: float | None = None
+    catchup_window: float | datetime.timedelta | None = None
     paused: bool = False
 
     @field_validator("catchup_window", mode="before")
@@ -84,7 +84,7 @@ class ScheduledTask(BaseModel):
                     f"interval must be at least 1 second, got {seconds:g} s for task "
                     f"{self.task_name!r}; the scheduler fires to the second.",
                 )
-        if self.catchup_window is not None and not self.catchup_window > 0:
+        if self.catchup_window is not None and not _seconds(self.catchup_window) > 0:
             raise ValueError(
                 f"catchup_window must be a positive number of seconds, got "
                 f"{self.catchup_window!r} for task {self.task_name!r}.",
