@@ -27,7 +27,19 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger("taskiq.schedule_sources")
 
 _ID_NAMESPACE = uuid.UUID("6f1d2c4e-3b7a-4f8e-9c5d-2a1b0e9f8d7c")
-_ENTRY_FIELDS = ("cron", "cron_offset", "time", "interval", "args", "kwargs", "schedule_id")
+_ENTRY_FIELDS = (
+    "cron",
+    "cron_offset",
+    "time",
+    "interval",
+    "args",
+    "kwargs",
+    "schedule_id",
+    "overlap",
+    "catchup",
+    "catchup_window",
+    "paused",
+)
 
 
 class LabelScheduleSource(ScheduleSource):

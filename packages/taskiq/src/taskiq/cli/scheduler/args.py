@@ -55,7 +55,7 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="taskiq scheduler",
         description="Send scheduled tasks to the broker when they are due. "
-        "Run exactly one scheduler per set of schedules.",
+        "Run as many replicas as you like: each fire is claimed, then sent once.",
         formatter_class=HelpFormatter,
     )
     parser.add_argument(
