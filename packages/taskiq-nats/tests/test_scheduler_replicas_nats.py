@@ -18,11 +18,10 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import redis
-
 from taskiq import ScheduledTask
 from taskiq_nats import NATSKeyValueScheduleSource
 
@@ -89,16 +88,7 @@ async def test_three_replicas_on_nats_send_one_fire_per_second_through_a_sigkill
     }
     logs = [tmp_path / f"replica-{n}.log" for n in range(3)]
     handles = [log.open("w") for log in logs]
-    replicas = [
-        subprocess.Popen(
-            [sys.executable, "-m", "taskiq", "scheduler", "nats_replica_app:scheduler"],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=handle,
-        )
-        for handle in handles
-    ]
+    replicas = [_start(tmp_path, env, handle) for handle in handles]
     client = redis.Redis.from_url(REDIS_URL)
     try:
         deadline = time.monotonic() + 90  # imports are slow on a loaded machine
@@ -128,6 +118,11 @@ async def test_three_replicas_on_nats_send_one_fire_per_second_through_a_sigkill
     times = [float(entry["at"]) for entry in sent]
     assert max(b - a for a, b in itertools.pairwise(times)) <= 2.0, _tails(logs)
     assert len(sent) >= 11  # about one a second for 12 s, none lost
+
+
+def _start(cwd: Path, env: dict[str, str], log: IO[str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "taskiq", "scheduler", "nats_replica_app:scheduler"]
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def _tails(logs: list[Path]) -> str:
