@@ -194,3 +194,15 @@ async def test_six_field_cron_fires_on_its_seconds(broker: InMemoryBroker) -> No
     for sent_at, _ in runs.started:
         assert round(sent_at) % 2 == 0
         assert abs(sent_at - round(sent_at)) < 0.1
+
+
+async def test_buffer_one_sends_one_held_fire_when_the_previous_run_ends(
+    broker: InMemoryBroker,
+) -> None:
+    runs = Runs(broker, seconds=2.5)
+    runs.note(broker)
+    task = ScheduledTask(task_name="job", interval=1, overlap="buffer_one", schedule_id="buf")
+    runner = ScheduleRunner(TaskiqScheduler(broker, [ListSource(task)]), update_interval=1)
+    await run_runners([runner], lambda: len(runs.started) >= 2, limit=10)
+    (first, _), (second, _) = runs.started[:2]
+    assert 2.4 < second - first < 3.3  # held, then sent once the 2.5 s run ended
