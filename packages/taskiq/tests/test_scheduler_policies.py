@@ -206,3 +206,27 @@ async def test_buffer_one_sends_one_held_fire_when_the_previous_run_ends(
     await run_runners([runner], lambda: len(runs.started) >= 2, limit=10)
     (first, _), (second, _) = runs.started[:2]
     assert 2.4 < second - first < 3.3  # held, then sent once the 2.5 s run ended
+
+
+async def test_catchup_latest_sends_one_and_logs_the_fires_older_than_the_window(
+    broker: InMemoryBroker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runs = Runs(broker)
+    runs.note(broker)
+    task = ScheduledTask(
+        task_name="job", interval=1, catchup="latest", catchup_window=2, schedule_id="lt"
+    )
+    scheduler = TaskiqScheduler(broker, [ListSource(task)])
+    await run_runners([ScheduleRunner(scheduler)], lambda: len(runs.started) >= 2, limit=10)
+    await asyncio.sleep(5.2)  # down for five fires, three of them older than the window
+    before, resumed = len(runs.started), time.time()
+    await run_runners([ScheduleRunner(scheduler)], lambda: time.time() - resumed > 0.3, limit=5)
+
+    def fire_id(second: int) -> str:
+        return fire_task_id(task, datetime.datetime.fromtimestamp(second, datetime.timezone.utc))
+
+    after = [task_id for _, task_id in runs.started[before:]]
+    assert after.count(fire_id(int(resumed))) == 1  # the latest fire, at once
+    assert not {fire_id(s) for s in range(int(resumed) - 4, int(resumed))} & set(after)
+    assert "older than its catchup_window" in caplog.text

@@ -115,6 +115,24 @@ class FireGuard:
         key = f"{_fire_key(task, fire)}:resend"
         await self.claims.claim(key, self.replica, _MIN_FIRE_TTL)
 
+    async def mark_last_fire(self, task: ScheduledTask, fire: datetime.datetime) -> None:
+        """Remember the schedule's latest sent fire, so a later start can say what it skipped."""
+        key = f"{_PREFIX}:{task.schedule_id}:last-fire"
+        previous = await self.claims.holder(key)
+        if previous is not None and previous >= fire_time_text(fire):
+            return
+        if previous is not None:
+            await self.claims.release(key, previous)
+        await self.claims.claim(key, fire_time_text(fire), _LAST_RUN_TTL)
+
+    async def last_fire(self, task: ScheduledTask) -> datetime.datetime | None:
+        """The latest fire of the schedule any replica sent (kept a week), if known."""
+        text = await self.claims.holder(f"{_PREFIX}:{task.schedule_id}:last-fire")
+        if text is None:
+            return None
+        moment = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+        return moment.replace(tzinfo=datetime.timezone.utc)
+
     async def previous_active(self, task: ScheduledTask) -> bool:
         """Whether the last run of ``task``'s schedule is still queued, started or retrying."""
         if self.states is None:

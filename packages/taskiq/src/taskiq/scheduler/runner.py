@@ -61,6 +61,15 @@ def _minute_start(now: datetime.datetime) -> datetime.datetime:
     return now.replace(second=0, microsecond=0)
 
 
+def _count_fires(task: ScheduledTask, after: datetime.datetime, before: datetime.datetime) -> int:
+    """Fires in ``(after, before)``, counted up to ``_MAX_CATCHUP``."""
+    count, moment = 0, fire_after(task, after)
+    while moment is not None and moment < before and count < _MAX_CATCHUP:
+        count += 1
+        moment = fire_after(task, moment)
+    return count
+
+
 class ScheduleRunner:
     """Runs one scheduler until cancelled. Use `taskiq.api.run_scheduler_task`."""
 
@@ -118,7 +127,34 @@ class ScheduleRunner:
                 still_listed[key] = self._fired_once[key]
         # A fired one-off is forgotten once its source stops listing it.
         self._entries, self._fired_once = present, still_listed
+        if self._last_read is None and not self.skip_first_run:
+            await self._report_skipped(now)
         self._last_read = now
+
+    async def _report_skipped(self, now: datetime.datetime) -> None:
+        """At start-up: log the fires a catch-up policy skips as older than its window."""
+        for entry in self._entries.values():
+            task = entry.task
+            if task.catchup == "none" or task.time is not None:
+                continue
+            try:
+                last = await self.guard.last_fire(task)
+                window_start = now - datetime.timedelta(seconds=lookback(task))
+                if last is None or last >= window_start:
+                    continue
+                skipped = _count_fires(task, last, window_start)
+            except Exception:
+                logger.exception("Could not read the last fire of schedule %s.", task.schedule_id)
+                continue
+            if skipped:
+                logger.warning(
+                    "Schedule %s: skipping %s missed fire(s) after its last sent fire %s and "
+                    "before %s, older than its catchup_window.",
+                    task.schedule_id,
+                    f"{skipped}+" if skipped >= _MAX_CATCHUP else skipped,
+                    fire_time_text(last),
+                    fire_time_text(window_start),
+                )
 
     async def _read_all(self) -> list[tuple[_Key, ScheduleSource, ScheduledTask]]:
         """Every schedule after merging, with the index of the source it came from."""
@@ -321,8 +357,11 @@ class ScheduleRunner:
         try:
             if not await self.scheduler.on_ready(source, task, task_id=task_id):
                 await self.guard.mark_not_sent(task, fire)
-            elif task.overlap != "allow":
+                return
+            if task.overlap != "allow":
                 await self.guard.mark_sent(task, task_id)
+            if task.catchup != "none":
+                await self.guard.mark_last_fire(task, fire)
         finally:
             if buffered:
                 await self.guard.release_buffer(task)
