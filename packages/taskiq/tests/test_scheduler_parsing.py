@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 
 import pytest
@@ -73,3 +74,15 @@ def test_policies_round_trip_through_json() -> None:
     again = ScheduledTask.model_validate_json(task.model_dump_json())
     assert again == task
     assert again.catchup_window == 600.0
+
+
+async def test_the_in_memory_claim_store_forgets_expired_fire_claims() -> None:
+    from taskiq.result_backends.inmemory_claims import InmemoryClaimStore
+
+    store = InmemoryClaimStore()
+    for n in range(3000):  # one claim per fire, never touched again
+        await store.claim(f"fire-{n}", "replica", 0.001)
+    await asyncio.sleep(0.01)
+    for n in range(1100):
+        await store.claim(f"later-{n}", "replica", 60)
+    assert len(store._claims) <= 1100 + InmemoryClaimStore._SWEEP_EVERY

@@ -8,10 +8,17 @@ from taskiq.control.claims import ClaimStore, check_ttl
 
 
 class InmemoryClaimStore(ClaimStore):
-    """A dict of ``key -> (owner, expires)``; expired entries are dropped when touched."""
+    """A dict of ``key -> (owner, expires)``; expired entries are dropped when touched.
+
+    Keys claimed once and never touched again (the scheduler's fire claims) are
+    swept every ``_SWEEP_EVERY`` claims, so a long-running process does not grow.
+    """
+
+    _SWEEP_EVERY = 1024
 
     def __init__(self) -> None:
         self._claims: dict[str, tuple[str, float]] = {}
+        self._until_sweep = self._SWEEP_EVERY
 
     def _live(self, key: str) -> str | None:
         entry = self._claims.get(key)
@@ -24,6 +31,9 @@ class InmemoryClaimStore(ClaimStore):
 
     async def claim(self, key: str, owner: str, ttl: float) -> str:
         check_ttl(ttl)
+        self._until_sweep -= 1
+        if self._until_sweep <= 0:
+            self._sweep()
         holder = self._live(key)
         if holder is None or holder == owner:
             self._claims[key] = (owner, time.monotonic() + ttl)
@@ -45,3 +55,8 @@ class InmemoryClaimStore(ClaimStore):
 
     async def holder(self, key: str) -> str | None:
         return self._live(key)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        self._claims = {k: entry for k, entry in self._claims.items() if entry[1] > now}
+        self._until_sweep = self._SWEEP_EVERY
