@@ -21,6 +21,7 @@ from taskiq.brokers.shared_broker import async_shared_broker
 from taskiq.brokers.zmq_broker import ZeroMQBroker
 from taskiq.context import Context
 from taskiq.control import (
+    CancelOutcome,
     DeadLetter,
     DeadLetterPage,
     DeadLetterStore,
@@ -62,6 +63,7 @@ from taskiq.exceptions import (
     SendTaskError,
     SharedBrokerListenError,
     SharedBrokerSendTaskError,
+    TaskCancelledError,
     TaskiqError,
     TaskiqResultTimeoutError,
     TaskRejectedError,
@@ -103,6 +105,7 @@ __all__ = [
     "BrokerError",
     "BrokerMessage",
     "BrokerUnreachableError",
+    "CancelOutcome",
     "Context",
     "DeadLetter",
     "DeadLetterPage",
@@ -137,6 +140,7 @@ __all__ = [
     "SupportsQueueInspection",
     "SupportsTaskStates",
     "SupportsWorkerRegistry",
+    "TaskCancelledError",
     "TaskProgress",
     "TaskRejectedError",
     "TaskState",

@@ -1,0 +1,242 @@
+"""The worker's side of cancellation: skip requested tasks, stop running ones.
+
+Before a task starts, `CancelWatch.before_start` reads its request; the tasks
+started in one event-loop turn share one read. While tasks run, one poller per
+process reads the requests of all of them every `POLL_INTERVAL` seconds (one
+batch), so a request reaches a running task within about half a second plus one
+round trip; nothing is polled while nothing runs. When a request arrives:
+
+- an async task is cancelled: `asyncio.CancelledError` at its next await, its
+  generator dependencies tear down;
+- a sync task sees `Context.cancelled` turn true and should return. If it has not
+  ended after ``cancel_grace`` seconds the worker stops waiting for it: it stores
+  the outcome and frees the slot. In the process pool of ``--use-process-pool``
+  (`taskiq.cli.worker.pool.ReplacingProcessPool`) its pool process is ended and
+  replaced; a thread cannot be stopped, so it runs on until it returns.
+
+Once a request reached a running task, its outcome is ``cancelled``, however it
+ended. A store that cannot be read is logged and the task runs: a broken backend
+must not stop all work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from taskiq.control.cancellation import requested_among
+from taskiq.control.claims import ClaimStore, SupportsClaims
+from taskiq.exceptions import TaskCancelledError
+from taskiq.result import TaskiqResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from taskiq.abc.broker import AsyncBroker
+    from taskiq.message import TaskiqMessage
+
+logger = logging.getLogger("taskiq.receiver")
+task_logger = logging.getLogger("taskiq.tasks")
+
+#: Seconds between two reads of the running tasks' requests.
+POLL_INTERVAL = 0.5
+#: Seconds a sync task gets to notice `Context.cancelled` before the worker stops waiting.
+DEFAULT_CANCEL_GRACE = 5.0
+
+#: Ids of the tasks of this process whose request has arrived (`Context.cancelled`).
+_delivered: set[str] = set()
+
+
+def cancel_delivered(task_id: str) -> bool:
+    """True once a request to cancel the running task ``task_id`` reached this process."""
+    return task_id in _delivered
+
+
+@dataclass
+class _Run:
+    """One running task as the watch sees it."""
+
+    task: asyncio.Task[Any]
+    is_async: bool
+    requested: bool = False
+    #: True once the watch called ``task.cancel()`` (undone when the run ends).
+    cancelled_task: bool = False
+    timer: asyncio.TimerHandle | None = field(default=None)
+
+
+class CancelWatch:
+    """Reads the cancellation requests of one broker's tasks for one receiver."""
+
+    def __init__(
+        self,
+        store: ClaimStore | None,
+        executor: Executor | None = None,
+        cancel_grace: float = DEFAULT_CANCEL_GRACE,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.cancel_grace = cancel_grace
+        self.poll_interval = poll_interval
+        self._running: dict[str, _Run] = {}
+        self._checks: dict[str, asyncio.Future[bool]] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, broker: AsyncBroker, executor: Executor | None, cancel_grace: float) -> CancelWatch:
+        """The watch for ``broker``: inactive when its result backend cannot hold claims."""
+        backend = broker.result_backend
+        store = backend.claim_store() if isinstance(backend, SupportsClaims) else None
+        return cls(store, executor, cancel_grace)
+
+    @property
+    def active(self) -> bool:
+        """False when there is nowhere to read requests from (the receiver skips the watch)."""
+        return self.store is not None
+
+    # -- before the start ----------------------------------------------------
+
+    async def before_start(self, message: TaskiqMessage) -> bool:
+        """True (and one log line) when ``message``'s task was cancelled before it started."""
+        task_id = message.task_id
+        check = self._checks.get(task_id)
+        if check is None:
+            check = self._checks[task_id] = asyncio.get_running_loop().create_future()
+            if len(self._checks) == 1:  # the first of this turn reads for all of them
+                asyncio.get_running_loop().call_soon(self._read_checks)
+        if not await asyncio.shield(check):
+            return False
+        task_logger.info("Task %s[%s] cancelled before start", message.task_name, task_id)
+        return True
+
+    def _read_checks(self) -> None:
+        checks, self._checks = self._checks, {}
+        reading = asyncio.ensure_future(self._requested(list(checks)))
+        reading.add_done_callback(lambda done: _answer(checks, done))
+
+    async def _requested(self, task_ids: list[str]) -> set[str]:
+        assert self.store is not None  # only called when active
+        try:
+            return await requested_among(self.store, task_ids)
+        except Exception as exc:
+            logger.warning("Could not read cancellation requests; the tasks run: %s", exc)
+            return set()
+
+    # -- while it runs -------------------------------------------------------
+
+    async def guard(
+        self,
+        message: TaskiqMessage,
+        run: Awaitable[TaskiqResult[Any]],
+        is_async: bool,
+    ) -> TaskiqResult[Any]:
+        """Await the task's ``run``; its result, or a cancelled one if a request arrived."""
+        current = asyncio.current_task()
+        assert current is not None  # the receiver runs in a task
+        entry = self._running[message.task_id] = _Run(current, is_async)
+        self._ensure_poller()
+        result: TaskiqResult[Any] | None = None
+        try:
+            result = await run
+        except asyncio.CancelledError:
+            if not entry.requested:
+                raise  # the worker is stopping: not ours to handle
+        finally:
+            self._forget(message.task_id, entry)
+        if entry.cancelled_task:  # also when the task swallowed the CancelledError
+            _uncancel(current)
+        if not entry.requested and result is not None:
+            return result
+        task_logger.info("Task %s[%s] cancelled while running", message.task_name, message.task_id)
+        spent = 0.0 if result is None else result.execution_time
+        return cancelled_result(message, spent)
+
+    def _forget(self, task_id: str, entry: _Run) -> None:
+        if self._running.get(task_id) is entry:
+            del self._running[task_id]
+            _delivered.discard(task_id)
+        if entry.timer is not None:
+            entry.timer.cancel()
+
+    def _ensure_poller(self) -> None:
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.ensure_future(self._poll())
+
+    async def _poll(self) -> None:
+        while self._running:
+            await asyncio.sleep(self.poll_interval)
+            waiting = [task_id for task_id, run in self._running.items() if not run.requested]
+            if waiting:
+                for task_id in await self._requested(waiting):
+                    self._deliver(task_id)
+
+    def _deliver(self, task_id: str) -> None:
+        entry = self._running.get(task_id)
+        if entry is None or entry.requested:
+            return
+        entry.requested = True
+        _delivered.add(task_id)
+        if entry.is_async:
+            self._cancel(entry)
+        else:
+            loop = asyncio.get_running_loop()
+            entry.timer = loop.call_later(self.cancel_grace, self._stop_waiting, task_id, entry)
+
+    def _stop_waiting(self, task_id: str, entry: _Run) -> None:
+        """The sync task outlived ``cancel_grace``: end its pool process, or abandon its thread."""
+        stop_call: Callable[[str], bool] | None = getattr(self.executor, "stop_call", None)
+        if stop_call is not None and stop_call(task_id):
+            logger.warning(
+                "Task %s ignored its cancellation for %s s; its pool process was ended.",
+                task_id,
+                self.cancel_grace,
+            )
+        else:
+            logger.warning(
+                "Task %s ignored its cancellation for %s s; the worker stops waiting, but its "
+                "thread runs on until the function returns (poll Context.cancelled).",
+                task_id,
+                self.cancel_grace,
+            )
+        self._cancel(entry)
+
+    @staticmethod
+    def _cancel(entry: _Run) -> None:
+        entry.cancelled_task = True
+        entry.task.cancel()
+
+    async def close(self) -> None:
+        """Stop the poller (the receiver stopped listening)."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+
+
+def cancelled_result(message: TaskiqMessage, execution_time: float = 0.0) -> TaskiqResult[Any]:
+    """The stored outcome of a cancelled task: `TaskCancelledError`."""
+    error = TaskCancelledError(task_id=message.task_id, task_name=message.task_name)
+    return TaskiqResult(
+        is_err=True,
+        return_value=None,
+        execution_time=execution_time,
+        labels=message.labels,
+        error=error,
+    )
+
+
+def _answer(checks: dict[str, asyncio.Future[bool]], done: asyncio.Future[set[str]]) -> None:
+    found = set() if done.cancelled() or done.exception() is not None else done.result()
+    for task_id, check in checks.items():
+        if not check.done():
+            check.set_result(task_id in found)
+
+
+def _uncancel(task: asyncio.Task[Any]) -> None:
+    """Undo the cancellation we caused (Python 3.11+ counts them; 3.10 does not)."""
+    uncancel = getattr(task, "uncancel", None)
+    if uncancel is not None:
+        uncancel()
