@@ -22,6 +22,7 @@ from taskiq.brokers.zmq_broker import ZeroMQBroker
 from taskiq.context import Context
 from taskiq.control import (
     CancelOutcome,
+    ClaimStore,
     DeadLetter,
     DeadLetterPage,
     DeadLetterStore,
@@ -37,6 +38,7 @@ from taskiq.control import (
     WorkerId,
     WorkerInfo,
     WorkerRegistry,
+    claims_of,
     dead_letters_of,
     queues_of,
     task_states_of,
@@ -106,6 +108,7 @@ __all__ = [
     "BrokerMessage",
     "BrokerUnreachableError",
     "CancelOutcome",
+    "ClaimStore",
     "Context",
     "DeadLetter",
     "DeadLetterPage",
@@ -166,6 +169,7 @@ __all__ = [
     "ZeroMQBroker",
     "__version__",
     "async_shared_broker",
+    "claims_of",
     "dead_letters_of",
     "gather",
     "queues_of",
