@@ -16,6 +16,7 @@ from taskiq import (
     Context,
     InMemoryBroker,
     NotSupportedError,
+    Receiver,
     SimpleRetryMiddleware,
     TaskCancelledError,
     TaskiqDepends,
@@ -296,3 +297,14 @@ async def test_the_request_is_a_claim_living_at_least_as_long_as_results(
         result_ex_time = 30 * 24 * 3600
 
     assert request_ttl(LongResults()) == 30 * 24 * 3600
+
+
+@pytest.mark.parametrize("grace", ["soon", -1, float("nan")])
+def test_a_bad_cancel_grace_is_refused_at_construction(grace: Any) -> None:
+    with pytest.raises(ValueError, match="cancel_grace must be a number of seconds >= 0"):
+        Receiver(InMemoryBroker(), cancel_grace=grace)
+
+
+def test_cancel_grace_may_come_as_text_from_receiver_arg() -> None:
+    receiver = Receiver(InMemoryBroker(), cancel_grace="1.5")
+    assert receiver._cancels.cancel_grace == 1.5

@@ -73,7 +73,7 @@ class CancelWatch:
     def __init__(
         self,
         store: ClaimStore | None,
-        executor: Executor | None = None,
+        executor: Callable[[], Executor | None] = lambda: None,
         cancel_grace: float = DEFAULT_CANCEL_GRACE,
         poll_interval: float = POLL_INTERVAL,
     ) -> None:
@@ -86,11 +86,19 @@ class CancelWatch:
         self._poller: asyncio.Task[None] | None = None
 
     @classmethod
-    def of(cls, broker: AsyncBroker, executor: Executor | None, cancel_grace: float) -> CancelWatch:
-        """The watch for ``broker``: inactive when its result backend cannot hold claims."""
+    def of(
+        cls,
+        broker: AsyncBroker,
+        executor: Callable[[], Executor | None],
+        cancel_grace: float | str,
+    ) -> CancelWatch:
+        """The watch for ``broker``: inactive when its result backend cannot hold claims.
+
+        ``executor`` returns the receiver's executor of the moment (it may be replaced).
+        """
         backend = broker.result_backend
         store = backend.claim_store() if isinstance(backend, SupportsClaims) else None
-        return cls(store, executor, cancel_grace)
+        return cls(store, executor, check_grace(cancel_grace))
 
     @property
     def active(self) -> bool:
@@ -187,7 +195,7 @@ class CancelWatch:
 
     def _stop_waiting(self, task_id: str, entry: _Run) -> None:
         """The sync task outlived ``cancel_grace``: end its pool process, or abandon its thread."""
-        stop_call: Callable[[str], bool] | None = getattr(self.executor, "stop_call", None)
+        stop_call: Callable[[str], bool] | None = getattr(self.executor(), "stop_call", None)
         if stop_call is not None and stop_call(task_id):
             logger.warning(
                 "Task %s ignored its cancellation for %s s; its pool process was ended.",
@@ -214,6 +222,17 @@ class CancelWatch:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
+
+
+def check_grace(value: float | str) -> float:
+    """``cancel_grace`` as seconds, or a `ValueError` saying what is wrong with it."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds >= 0:  # also NaN
+        raise ValueError(f"cancel_grace must be a number of seconds >= 0, not {value!r}.")
+    return seconds
 
 
 def cancelled_result(message: TaskiqMessage, execution_time: float = 0.0) -> TaskiqResult[Any]:

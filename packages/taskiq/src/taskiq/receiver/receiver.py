@@ -60,7 +60,7 @@ class Receiver:
     - ``propagate_exceptions``: throw a task's exception into its generator
       dependencies at teardown.
     - ``cancel_grace``: seconds a cancelled sync task may run on before the worker
-      stops waiting for it (`taskiq.receiver.cancelling`).
+      stops waiting for it (`taskiq.receiver.cancelling`); a number or its text.
     """
 
     def __init__(
@@ -94,7 +94,7 @@ class Receiver:
         self._runner = TaskRunner(broker, propagate_exceptions)
         self._states = StateRecords.of(broker)
         self._states_key = _states_key(broker)
-        self._cancels = CancelWatch.of(broker, executor, float(cancel_grace))
+        self._cancels = CancelWatch.of(broker, lambda: self.executor, cancel_grace)
 
     # -- prefetch ------------------------------------------------------------
 
