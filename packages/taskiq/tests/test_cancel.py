@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -22,7 +23,10 @@ from taskiq import (
     TaskiqDepends,
     TaskStatus,
 )
+from taskiq.cli.worker.args import WorkerArgs
+from taskiq.cli.worker.child import receiver_kwargs
 from taskiq.control.cancellation import MIN_REQUEST_TTL, cancel_key, request_ttl
+from taskiq.receiver.cancelling import DEFAULT_CANCEL_GRACE
 from taskiq.result_backends.dummy import DummyResultBackend
 
 DEADLINE = 10.0
@@ -308,3 +312,12 @@ def test_a_bad_cancel_grace_is_refused_at_construction(grace: Any) -> None:
 def test_cancel_grace_may_come_as_text_from_receiver_arg() -> None:
     receiver = Receiver(InMemoryBroker(), cancel_grace="1.5")
     assert receiver._cancels.cancel_grace == 1.5
+
+
+def test_the_worker_flag_reaches_the_receiver(capsys: pytest.CaptureFixture[str]) -> None:
+    args = WorkerArgs.from_cli(["app:broker", "--cancel-grace", "2.5"])
+    assert receiver_kwargs(args, ThreadPoolExecutor(1))["cancel_grace"] == 2.5
+    assert WorkerArgs.from_cli(["app:broker"]).cancel_grace == DEFAULT_CANCEL_GRACE
+    with pytest.raises(SystemExit):
+        WorkerArgs.from_cli(["app:broker", "--cancel-grace", "-1"])
+    assert "--cancel-grace" in capsys.readouterr().err
