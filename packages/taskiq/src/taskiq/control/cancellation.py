@@ -130,6 +130,8 @@ async def requested_among(store: ClaimStore, task_ids: Sequence[str]) -> set[str
     keys = [cancel_key(task_id) for task_id in task_ids]
     if isinstance(store, SupportsManyHolders):
         holders = await store.holders(keys)
+    elif len(keys) == 1:  # the common case: no task per key
+        holders = [await store.holder(keys[0])]
     else:
         holders = list(await asyncio.gather(*(store.holder(key) for key in keys)))
     pairs = zip(task_ids, holders, strict=True)

@@ -89,7 +89,8 @@ class CancelWatch:
         self.cancel_grace = cancel_grace
         self.poll_interval = poll_interval
         self._running: dict[str, _Run] = {}
-        self._checks: dict[str, asyncio.Future[bool]] = {}
+        #: The tasks waiting for the read that one of them leads (None: no read open).
+        self._batch: dict[str, list[asyncio.Future[bool]]] | None = None
         self._poller: asyncio.Task[None] | None = None
 
     @classmethod
@@ -116,21 +117,35 @@ class CancelWatch:
 
     async def before_start(self, message: TaskiqMessage) -> bool:
         """True (and one log line) when ``message``'s task was cancelled before it started."""
-        task_id = message.task_id
-        check = self._checks.get(task_id)
-        if check is None:
-            check = self._checks[task_id] = asyncio.get_running_loop().create_future()
-            if len(self._checks) == 1:  # the first of this turn reads for all of them
-                asyncio.get_running_loop().call_soon(self._read_checks)
-        if not await asyncio.shield(check):
-            return False
-        task_logger.info("Task %s[%s] cancelled before start", message.task_name, task_id)
-        return True
+        if self._batch is None:
+            cancelled = await self._read_batch(message.task_id)
+        else:  # another task of this turn reads for us
+            check = asyncio.get_running_loop().create_future()
+            self._batch.setdefault(message.task_id, []).append(check)
+            cancelled = await check
+        if cancelled:
+            task_logger.info(
+                "Task %s[%s] cancelled before start", message.task_name, message.task_id
+            )
+        return cancelled
 
-    def _read_checks(self) -> None:
-        checks, self._checks = self._checks, {}
-        reading = asyncio.ensure_future(self._requested(list(checks)))
-        reading.add_done_callback(lambda done: _answer(checks, done))
+    async def _read_batch(self, task_id: str) -> bool:
+        """Lead one read: the tasks that reach `before_start` in this turn join it."""
+        batch: dict[str, list[asyncio.Future[bool]]] = {task_id: []}
+        self._batch = batch
+        found: set[str] = set()
+        try:
+            await asyncio.sleep(0)
+            self._batch = None
+            found = await self._requested(list(batch))
+        finally:
+            if self._batch is batch:
+                self._batch = None
+            for waiting_id, checks in batch.items():
+                for check in checks:
+                    if not check.done():
+                        check.set_result(waiting_id in found)
+        return task_id in found
 
     async def _requested(self, task_ids: list[str]) -> set[str]:
         assert self.store is not None  # only called when active
@@ -254,13 +269,6 @@ def cancelled_result(message: TaskiqMessage, execution_time: float = 0.0) -> Tas
         labels=message.labels,
         error=error,
     )
-
-
-def _answer(checks: dict[str, asyncio.Future[bool]], done: asyncio.Future[set[str]]) -> None:
-    found = set() if done.cancelled() or done.exception() is not None else done.result()
-    for task_id, check in checks.items():
-        if not check.done():
-            check.set_result(task_id in found)
 
 
 def _uncancel(task: asyncio.Task[Any]) -> None:

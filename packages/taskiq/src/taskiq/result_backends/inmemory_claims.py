@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from taskiq.control.claims import ClaimStore, check_ttl
 
@@ -45,3 +46,7 @@ class InmemoryClaimStore(ClaimStore):
 
     async def holder(self, key: str) -> str | None:
         return self._live(key)
+
+    async def holders(self, keys: Sequence[str]) -> list[str | None]:
+        """The holder of each key, in order (workers read cancellation requests so)."""
+        return [self._live(key) for key in keys]
