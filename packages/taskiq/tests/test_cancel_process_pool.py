@@ -1,7 +1,8 @@
 """A cancelled sync task in the replacing process pool is stopped hard after the grace.
 
 Its pool process is ended, the pool starts another, and the next task runs there;
-a call of another task in the same pool is not disturbed.
+a call of another task in the same pool is not disturbed. A call whose process dies
+on its own fails instead of hanging.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def stubborn(path: str) -> None:
 
 
 @broker.task
+def crash() -> None:
+    os._exit(3)
+
+
+@broker.task
 def pid_after(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
@@ -45,7 +51,7 @@ import time
 
 from taskiq import Receiver, TaskCancelledError, TaskiqMessage
 from taskiq.cli.worker.process_pool import ReplacingProcessPool
-from tasks import broker, pid_after, stubborn
+from tasks import broker, crash, pid_after, stubborn
 
 
 def send(task, task_id, *args):
@@ -97,6 +103,10 @@ async def main() -> None:
         assert after.return_value != victim, "a new pool process ran it"
         state = await broker.get_task_state("s1")
         assert state is not None and state.status.value == "cancelled", state
+        died = await asyncio.wait_for(receiver.callback(send(crash, "c1")), 20)
+        assert died.is_err and "died" in str(died.error), died
+        again = await receiver.callback(send(pid_after, "p3", 0))
+        assert not again.is_err, again
     finally:
         await broker.shutdown()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -122,3 +132,4 @@ def test_a_cancelled_sync_task_is_stopped_by_ending_its_pool_process(tmp_path: P
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout.strip() == "ok"
     assert "its pool process was ended" in completed.stderr
+    assert "died while running a call" in completed.stderr

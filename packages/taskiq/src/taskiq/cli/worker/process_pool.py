@@ -8,14 +8,17 @@ receiver's ``cancel_grace``, see `taskiq.receiver.cancelling`) while the other
 calls go on.
 
 Each call is tagged with the id of the task submitting it (`CALLING_TASK`, set by
-the receiver) and reports its process id when it starts. A process is only ended
-while it runs that call: a shared lock and a ring of "finished" marks make sure
-it has not yet begun to hand its result back (a process killed inside the pool's
-own result queue would wedge the pool).
+the receiver) and writes its process id to shared memory when it starts. A process
+is only ended while it runs that call: under a shared lock, with its "finished"
+mark not yet written, so it has not begun to hand its result back (a process
+killed inside the pool's own result queue would wedge the pool). A call whose
+process dies on its own fails with `CallStoppedError` instead of hanging: the
+pool replaces the process but would never answer for the call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
@@ -25,7 +28,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from multiprocessing.context import BaseContext
-from multiprocessing.queues import Queue
 from multiprocessing.sharedctypes import SynchronizedArray
 from typing import Any, TypeVar
 
@@ -35,55 +37,58 @@ logger = logging.getLogger("taskiq.worker")
 
 _T = TypeVar("_T")
 
+#: Seconds between two checks that the processes running calls are still alive.
+LIVENESS_EVERY = 0.5
 #: Calls whose "finished" mark is remembered; a call outliving this many later ones
 #: that share its slot is abandoned instead of ended (never ended by mistake).
 _RING = 4096
 
 # -- in the pool's processes ----------------------------------------------------------
 
-_started: Queue[tuple[int, int] | None] | None = None
-_finished: Any = None
-_lock: Any = None
+_shared: Any = None
 
 
-def _init(started: Queue[tuple[int, int] | None], finished: Any, lock: Any) -> None:
-    global _started, _finished, _lock  # one pool process: set once
-    _started, _finished, _lock = started, finished, lock
+def _init(shared: Any) -> None:
+    global _shared  # one pool process: set once
+    _shared = shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker child decides when to stop
 
 
 def _tagged(seq: int, fn: Callable[[], Any]) -> Any:
-    assert _started is not None
-    _started.put((seq, os.getpid()))
+    slot = seq % _RING
+    with _shared.get_lock():  # written before the call runs, in shared memory
+        _shared[slot] = seq
+        _shared[_RING + slot] = os.getpid()
     try:
         return fn()
     finally:
-        with _lock:
-            _finished[seq % _RING] = seq
+        with _shared.get_lock():
+            _shared[2 * _RING + slot] = seq
 
 
 # -- in the worker ----------------------------------------------------------------------
 
 
 class ReplacingProcessPool(Executor):
-    """An executor over ``multiprocessing.Pool`` whose calls can be stopped one by one."""
+    """An executor over ``multiprocessing.Pool`` whose calls can be stopped one by one.
+
+    Shared memory holds three rings of `_RING` slots: the call started in a slot, the
+    process running it, and the call that finished there.
+    """
 
     #: Calls run in other processes: the receiver passes them no context variables.
     runs_in_processes = True
 
     def __init__(self, max_workers: int | None, mp_context: BaseContext) -> None:
-        self._started: Queue[tuple[int, int] | None] = mp_context.Queue()
-        self._finished: SynchronizedArray[Any] = mp_context.Array("q", [-1] * _RING)
-        self._lock = self._finished.get_lock()
-        shared = (self._started, self._finished, self._lock)
-        self._pool = mp_context.Pool(max_workers, _init, shared)
+        self._shared: SynchronizedArray[Any] = mp_context.Array("q", [-1] * (3 * _RING))
+        self._pool = mp_context.Pool(max_workers, _init, (self._shared,))
         self._seq = itertools.count()
         self._calls: dict[int, tuple[str | None, Future[Any]]] = {}
-        self._pids: dict[int, int] = {}
         self._stop_when_started: set[int] = set()
         self._mutex = threading.Lock()
-        self._reader = threading.Thread(target=self._read_starts, daemon=True)
-        self._reader.start()
+        self._closed = threading.Event()
+        self._monitor = threading.Thread(target=self._watch_calls, daemon=True)
+        self._monitor.start()
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
         """Run ``fn(*args, **kwargs)`` in a pool process, tagged with the calling task."""
@@ -92,10 +97,9 @@ class ReplacingProcessPool(Executor):
         seq = next(self._seq)
         with self._mutex:
             self._calls[seq] = (CALLING_TASK.get(), future)
-        call = _bind(fn, args, kwargs)
         self._pool.apply_async(
             _tagged,
-            (seq, call),
+            (seq, _bind(fn, args, kwargs)),
             callback=lambda value: self._settle(seq, value, None),
             error_callback=lambda error: self._settle(seq, None, error),
         )
@@ -106,46 +110,61 @@ class ReplacingProcessPool(Executor):
         with self._mutex:
             seqs = [seq for seq, (owner, _) in self._calls.items() if owner == task_id]
         for seq in seqs:
-            self._stop(seq)
+            if not self._kill(seq):
+                with self._mutex:
+                    self._stop_when_started.add(seq)
+            self._settle(seq, None, CallStoppedError(f"The call {seq} was stopped."))
         return bool(seqs)
 
-    def _stop(self, seq: int) -> None:
-        with self._mutex:
-            pid = self._pids.get(seq)
-            if pid is None:
-                self._stop_when_started.add(seq)
-        if pid is not None:
-            self._kill(seq, pid)
-        self._settle(seq, None, CallStoppedError(f"The call {seq} was stopped."))
+    def _running_pid(self, seq: int) -> int | None:
+        """The process running call ``seq`` (hold the shared lock); None if not running."""
+        slot = seq % _RING
+        if self._shared[slot] != seq or self._shared[2 * _RING + slot] == seq:
+            return None
+        return int(self._shared[_RING + slot])
 
-    def _kill(self, seq: int, pid: int) -> None:
-        with self._lock:  # the process cannot be marking itself finished meanwhile
-            if self._finished[seq % _RING] != seq:
-                try:
+    def _kill(self, seq: int) -> bool:
+        """SIGKILL the process running ``seq`` if it runs it; False if it has not started."""
+        with self._shared.get_lock():  # it cannot be marking itself finished meanwhile
+            slot = seq % _RING
+            if self._shared[slot] != seq:
+                return False
+            pid = self._running_pid(seq)
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    return
-                logger.info("Ended pool process %s (stopped call); the pool replaces it.", pid)
+                    logger.info("Ended pool process %s (stopped call); the pool replaces it.", pid)
+        return True
 
-    def _read_starts(self) -> None:
-        while True:
-            item = self._started.get()
-            if item is None:  # the shutdown sentinel
-                return
-            seq, pid = item
+    def _watch_calls(self) -> None:
+        """Every `LIVENESS_EVERY` s: end calls stopped before they started, fail dead ones."""
+        while not self._closed.wait(LIVENESS_EVERY):
             with self._mutex:
-                stop_now = seq in self._stop_when_started
-                self._stop_when_started.discard(seq)
-                if seq in self._calls:
-                    self._pids[seq] = pid
-            if stop_now:
-                self._kill(seq, pid)
+                early = list(self._stop_when_started)
+            for seq in early:
+                if self._kill(seq):
+                    with self._mutex:
+                        self._stop_when_started.discard(seq)
+            self._fail_dead_calls()
+
+    def _fail_dead_calls(self) -> None:
+        """Fail the calls whose process died on its own (a crash, os._exit, the OOM killer).
+
+        ``multiprocessing.Pool`` replaces the process but never answers for its call.
+        """
+        with self._mutex:
+            seqs = list(self._calls)
+        for seq in seqs:
+            with self._shared.get_lock():
+                pid = self._running_pid(seq)
+            if pid is not None and not _alive(pid):
+                logger.warning("Pool process %s died while running a call; it is replaced.", pid)
+                error = CallStoppedError(f"The pool process running this call (pid {pid}) died.")
+                self._settle(seq, None, error)
 
     def _settle(self, seq: int, value: Any, error: BaseException | None) -> None:
         with self._mutex:
             entry = self._calls.pop(seq, None)
-            if seq not in self._stop_when_started:
-                self._pids.pop(seq, None)
         if entry is None:
             return
         future = entry[1]
@@ -156,16 +175,26 @@ class ReplacingProcessPool(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Close the pool: wait for its calls (``wait``) or end them (``cancel_futures``)."""
+        self._closed.set()
         self._pool.close()
         if cancel_futures:
             self._pool.terminate()
         if wait:
             self._pool.join()
-        self._started.put(None)
 
 
 class CallStoppedError(Exception):
-    """The call's process was ended by `ReplacingProcessPool.stop_call`."""
+    """The call's process ended before it answered: `stop_call`, or it died."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a reused pid of another user
+        return False
+    return True
 
 
 def _bind(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
