@@ -9,9 +9,11 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
+from docs_examples import assert_example_runs, example_params
 from taskiq import (
     CancelOutcome,
     Context,
@@ -19,6 +21,7 @@ from taskiq import (
     NotSupportedError,
     Receiver,
     SimpleRetryMiddleware,
+    SmartRetryMiddleware,
     TaskCancelledError,
     TaskiqDepends,
     TaskStatus,
@@ -321,3 +324,37 @@ def test_the_worker_flag_reaches_the_receiver(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         WorkerArgs.from_cli(["app:broker", "--cancel-grace", "-1"])
     assert "--cancel-grace" in capsys.readouterr().err
+
+
+async def test_a_task_waiting_for_its_retry_is_not_run_again() -> None:
+    broker = InMemoryBroker().with_middlewares(SmartRetryMiddleware(default_delay=0.3))
+    runs: list[int] = []
+
+    @broker.task(retry_on_error=True, max_retries=3)
+    async def flaky() -> None:
+        runs.append(1)
+        raise ConnectionError("down on purpose")
+
+    await broker.startup()
+    try:
+        task = await flaky.kiq()
+        await _until(lambda: runs == [1], "the first run")
+        await asyncio.sleep(0.05)  # the retry is now waiting for its delay
+        state = await task.get_state()
+        assert state is not None
+        assert state.status is TaskStatus.RETRYING
+        assert await task.cancel() is CancelOutcome.REQUESTED
+        result = await task.wait_result(timeout=DEADLINE, check_interval=0.01)
+        await broker.wait_all()
+    finally:
+        await broker.shutdown()
+    assert isinstance(result.error, TaskCancelledError)
+    assert runs == [1]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [param for param in example_params("task-control.md") if "cancel(" in str(param.values[0])],
+)
+def test_the_documented_example_runs(code: str, tmp_path: Path) -> None:
+    assert_example_runs(code, tmp_path, "cancel_example.py")
