@@ -249,7 +249,7 @@ async def test_tasks_cancelled_while_no_worker_runs_never_start(
     assert (await control.wait_result()).return_value == "control"  # untouched
 
 
-async def test_a_running_async_task_stops_within_a_second_through_the_cli(
+async def test_running_tasks_stop_async_at_once_and_sync_by_polling(
     workers: Workers,
     client: RedisStreamBroker,
     redis_client: Redis,
@@ -278,22 +278,15 @@ async def test_a_running_async_task_stops_within_a_second_through_the_cli(
     assert state is not None
     assert [step.status for step in state.timeline].count(TaskStatus.STARTED) == 1
 
-
-async def test_a_sync_task_in_the_thread_pool_notices_context_cancelled(
-    workers: Workers,
-    client: RedisStreamBroker,
-    redis_client: Redis,
-    queue_name: str,
-) -> None:
-    workers.start()
-    task = await _send(client, "crunch", "s")
+    # The same workers: a sync task in the thread pool notices Context.cancelled.
+    crunch = await _send(client, "crunch", "s")
     await _until_marked(redis_client, queue_name, "started:s")
     asked = time.monotonic()
-    assert await task.cancel() is CancelOutcome.REQUESTED
+    assert await crunch.cancel() is CancelOutcome.REQUESTED
     await _until_marked(redis_client, queue_name, "noticed:s")
     assert time.monotonic() - asked < PROMPT
-    await _cancelled_result(task)
-    assert f"Task crunch[{task.task_id}] cancelled while running" in workers.logged()
+    await _cancelled_result(crunch)
+    assert f"Task crunch[{crunch.task_id}] cancelled while running" in workers.logged()
 
 
 async def test_a_sync_task_in_the_process_pool_is_stopped_by_ending_its_process(
