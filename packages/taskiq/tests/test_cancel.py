@@ -7,7 +7,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,11 @@ from taskiq import (
 from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.child import receiver_kwargs
 from taskiq.control.cancellation import MIN_REQUEST_TTL, cancel_key, request_ttl
+from taskiq.control.claims import ClaimStore
 from taskiq.receiver.cancelling import DEFAULT_CANCEL_GRACE
 from taskiq.result_backends.dummy import DummyResultBackend
+from taskiq.result_backends.inmemory import InmemoryResultBackend
+from taskiq.result_backends.inmemory_claims import InmemoryClaimStore
 
 DEADLINE = 10.0
 
@@ -358,3 +361,42 @@ async def test_a_task_waiting_for_its_retry_is_not_run_again() -> None:
 )
 def test_the_documented_example_runs(code: str, tmp_path: Path) -> None:
     assert_example_runs(code, tmp_path, "cancel_example.py")
+
+
+class _DownClaims(InmemoryClaimStore):
+    async def holders(self, keys: Sequence[str]) -> list[str | None]:
+        raise ConnectionError("claim store down on purpose")
+
+
+class _DownBackend(InmemoryResultBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = _DownClaims()
+
+    def claim_store(self) -> ClaimStore:
+        return self.down
+
+
+async def test_an_unreadable_store_lets_tasks_run_and_warns_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = InMemoryBroker(result_backend=_DownBackend())
+
+    @broker.task
+    async def quick(number: int) -> int:
+        await asyncio.sleep(0.7)  # outlives one poll, which fails too
+        return number
+
+    await broker.startup()
+    try:
+        with caplog.at_level(logging.WARNING, logger="taskiq.receiver"):
+            first = await quick.kiq(1)
+            assert (await first.wait_result(timeout=DEADLINE)).return_value == 1
+            second = await quick.kiq(2)
+            assert (await second.wait_result(timeout=DEADLINE)).return_value == 2
+    finally:
+        await broker.shutdown()
+    warnings = [m for m in caplog.messages if "Could not read cancellation requests" in m]
+    assert warnings == [
+        "Could not read cancellation requests; the tasks run: claim store down on purpose",
+    ]

@@ -92,6 +92,7 @@ class CancelWatch:
         #: The tasks waiting for the read that one of them leads (None: no read open).
         self._batch: dict[str, list[asyncio.Future[bool]]] | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._read_failing = False
 
     @classmethod
     def of(
@@ -150,10 +151,16 @@ class CancelWatch:
     async def _requested(self, task_ids: list[str]) -> set[str]:
         assert self.store is not None  # only called when active
         try:
-            return await requested_among(self.store, task_ids)
-        except Exception as exc:
-            logger.warning("Could not read cancellation requests; the tasks run: %s", exc)
+            found = await requested_among(self.store, task_ids)
+        except Exception as exc:  # one WARNING per outage, not one per poll
+            level = logging.DEBUG if self._read_failing else logging.WARNING
+            logger.log(level, "Could not read cancellation requests; the tasks run: %s", exc)
+            self._read_failing = True
             return set()
+        if self._read_failing:
+            logger.info("Cancellation requests can be read again.")
+            self._read_failing = False
+        return found
 
     # -- while it runs -------------------------------------------------------
 
@@ -194,7 +201,8 @@ class CancelWatch:
             entry.timer.cancel()
 
     def _ensure_poller(self) -> None:
-        if self._poller is None or self._poller.done():
+        poller = self._poller
+        if poller is None or poller.done() or poller.get_loop() is not asyncio.get_running_loop():
             self._poller = asyncio.ensure_future(self._poll())
 
     async def _poll(self) -> None:
