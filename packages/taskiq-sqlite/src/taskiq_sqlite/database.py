@@ -33,8 +33,8 @@ Operation = Callable[[sqlite3.Connection], Any]
 
 #: Most operations one transaction takes from the queue.
 MAX_GROUP = 1000
-#: Seconds a writer keeps retrying a locked file past ``busy_timeout`` before failing.
-LOCKED_RETRY_FOR = 30.0
+#: The connection's own busy timeout (seconds); `Database._begin` waits longer itself.
+SHORT_BUSY_TIMEOUT = 0.005
 
 
 @dataclass
@@ -133,7 +133,7 @@ class Database:
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         try:
-            conn = schema.connect(self.path, self.busy_timeout, self.synchronous)
+            conn = schema.connect(self.path, SHORT_BUSY_TIMEOUT, self.synchronous)
         except sqlite3.Error as exc:
             self._fail_all(exc)
             return
@@ -202,8 +202,14 @@ class Database:
         return results
 
     def _begin(self, conn: sqlite3.Connection) -> None:
-        """BEGIN IMMEDIATE, waiting ``busy_timeout`` each try and retrying a locked file."""
-        deadline = time.monotonic() + LOCKED_RETRY_FOR
+        """BEGIN IMMEDIATE, retrying a locked file every ~millisecond for ``busy_timeout`` s.
+
+        SQLite's own busy handler sleeps ever longer (up to 100 ms) between tries, so
+        with several processes writing, a waiting writer would often sleep through the
+        moment the lock was free; the connection's own timeout is kept at a few ms.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.0002
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -211,7 +217,8 @@ class Database:
             except sqlite3.OperationalError as exc:
                 if not _locked(exc) or time.monotonic() > deadline:
                     raise
-                logger.info("%s is locked by another process; waiting for it.", self.path)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
 
     def _fail_all(self, exc: sqlite3.Error) -> None:
         logger.error("Cannot open the SQLite file %s: %s", self.path, exc)

@@ -100,6 +100,9 @@ def connect(path: str, busy_timeout: float, synchronous: str) -> sqlite3.Connect
         path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
     )
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    # Only a new, empty file takes it, and only before WAL mode writes its first page:
+    # it lets `taskiq_sqlite.cleanup` give free pages back in small steps.
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA journal_size_limit = 67108864")
@@ -107,14 +110,9 @@ def connect(path: str, busy_timeout: float, synchronous: str) -> sqlite3.Connect
 
 
 def create(conn: sqlite3.Connection) -> None:
-    """Create what is missing (every process does, at start-up; it is idempotent).
-
-    ``auto_vacuum = INCREMENTAL`` only takes effect on a new, empty file: it lets
-    `taskiq_sqlite.cleanup` hand free pages back to the file system in small steps.
-    """
+    """Create what is missing (every process does, at start-up; it is idempotent)."""
     if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
         return
-    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     conn.execute("BEGIN IMMEDIATE")  # two processes starting together create it once
     try:
         for statement in TABLES.split(";"):
