@@ -61,7 +61,9 @@ class Database:
         self.path = path
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous.upper()
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        #: Jobs posted during this event-loop turn, handed to the thread together at its end.
+        self._turn: list[_Job] = []
         self._thread: threading.Thread | None = None
         self._users = 0
         self._opening: asyncio.Future[None] | None = None
@@ -93,6 +95,7 @@ class Database:
         if self._users or self._thread is None:
             return
         thread, self._thread, self._opening = self._thread, None, None
+        self._hand_over()
         self._jobs.put(None)
         await asyncio.get_running_loop().run_in_executor(None, thread.join)
 
@@ -112,8 +115,16 @@ class Database:
             )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._jobs.put(_Job(operation, write, loop, future))
+        if not self._turn:
+            loop.call_soon(self._hand_over)
+        self._turn.append(_Job(operation, write, loop, future))
         return future
+
+    def _hand_over(self) -> None:
+        """One hand-over per loop turn: waking the thread costs more than a statement."""
+        turn, self._turn = self._turn, []
+        if turn:
+            self._jobs.put(turn)
 
     async def call(self, operation: Callable[[sqlite3.Connection], _T], *, write: bool) -> _T:
         """Run ``operation(conn)`` on the thread (in a write transaction if ``write``)."""
@@ -147,16 +158,16 @@ class Database:
         first = self._jobs.get()
         if first is None:
             return False
-        group = [first]
+        group = list(first)
         while len(group) < MAX_GROUP:
             try:
-                job = self._jobs.get_nowait()
+                more = self._jobs.get_nowait()
             except queue.Empty:
                 break
-            if job is None:
+            if more is None:
                 self._jobs.put(None)  # stop after this group
                 break
-            group.append(job)
+            group.extend(more)
         outcomes = _Outcomes()
         writes = [job for job in group if job.write]
         if writes:
@@ -225,14 +236,14 @@ class Database:
         error = _translated(exc, self.path)
         while True:
             try:
-                job = self._jobs.get(timeout=0.5)
+                jobs = self._jobs.get(timeout=0.5)
             except queue.Empty:
                 if self._thread is None:
                     return
                 continue
-            if job is None:
+            if jobs is None:
                 return
-            _hand_back([job], _Outcomes([(job.future, None, error)]))
+            _hand_back(jobs, _Outcomes([(job.future, None, error) for job in jobs]))
 
 
 def _attempt(job: _Job, conn: sqlite3.Connection) -> tuple[asyncio.Future[Any], Any, Any]:
