@@ -167,20 +167,19 @@ class SQLiteBroker(AsyncBroker):
     async def _fetch(self) -> list[messages.Row]:
         """Claim what is ready now, or wait for a change, a due delay or the reclaim tick."""
         await self._reclaim_if_due()
-        due = await self.database.read(partial(messages.next_due, queue=self.queue_name))
-        now = time.time()
-        if due is not None and due <= now:
-            rows = await self.database.write(
-                partial(
-                    messages.claim,
-                    queue=self.queue_name,
-                    owner=self.owner,
-                    lease=self.lease,
-                    limit=self._room(),
-                )
+        due, rows = await self.database.read(
+            partial(
+                messages.claim_if_due,
+                begin=self.database.begin,
+                queue=self.queue_name,
+                owner=self.owner,
+                lease=self.lease,
+                limit=self._room(),
             )
-            if rows:
-                return rows
+        )
+        if rows:
+            return rows
+        now = time.time()
         wait = RECLAIM_INTERVAL if due is None else min(RECLAIM_INTERVAL, max(0.0, due - now))
         await self.watcher.wait(wait)
         return []

@@ -1,13 +1,14 @@
 """Noticing another process's commit within milliseconds, without a server to push it.
 
-SQLite has no notifications between processes, but ``PRAGMA data_version``
-changes on a connection whenever another connection committed to the file;
-reading it costs a few microseconds (no disk I/O: it reads the WAL index in
-shared memory), so it can run on the event loop itself every few ms. A
-`ChangeWatcher` polls it only while someone waits (a listening worker with
-nothing to do, a client in ``wait_result``), from 1 ms after the last change
-backing off to ``max_interval``, and wakes every waiter on a change. Measured
-latencies and idle cost are in docs/brokers/sqlite.md.
+SQLite has no notifications between processes. On Linux the kernel has them:
+every commit writes the ``-wal`` file, and an inotify watch on the folder
+(`taskiq_sqlite.inotify`) wakes the waiters at once and costs nothing while
+nothing happens. Elsewhere, ``PRAGMA data_version`` changes on a connection
+whenever another connection committed; reading it costs microseconds (it reads
+the WAL index in shared memory), so a `ChangeWatcher` polls it on the event
+loop, only while someone waits (an idle worker, a client in ``wait_result``),
+from 1 ms after a change backing off to ``max_interval``. Measured latencies
+and idle costs of both are in docs/brokers/sqlite.md.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import sqlite3
 
 from taskiq_sqlite import schema
+from taskiq_sqlite.inotify import FolderWatch, watch
 
 #: The first poll after a change; doubles up to the watcher's ``max_interval``.
 FIRST_INTERVAL = 0.001
@@ -35,9 +37,18 @@ class ChangeWatcher:
         self._changed: asyncio.Event | None = None
         self._waiters = 0
         self._poller: asyncio.Task[None] | None = None
+        self._watch: FolderWatch | None = None
+        self._watch_loop: asyncio.AbstractEventLoop | None = None
+        self._tried_watch = False
+        #: A change came while nobody waited: the next `wait` returns at once, so a
+        #: commit between a caller's last look and its wait is never missed.
+        self._pending = False
 
     async def wait(self, timeout: float) -> bool:
         """Wait until the file changes or ``timeout`` s pass; True if it changed."""
+        if self._pending:
+            self._pending = False
+            return True
         event = self._event()
         self._waiters += 1
         self._ensure_poller()
@@ -50,11 +61,14 @@ class ChangeWatcher:
 
     def poke(self) -> None:
         """Wake every waiter now (this process wrote something they wait for)."""
+        if self._waiters == 0:
+            self._pending = True
         if self._changed is not None:
             self._changed.set()
 
     def close(self) -> None:
-        """Stop polling and close the watching connection."""
+        """Stop polling or watching and close the watching connection."""
+        self._stop_watching()
         if self._poller is not None:
             self._poller.cancel()
             self._poller = None
@@ -68,8 +82,37 @@ class ChangeWatcher:
         return self._changed
 
     def _ensure_poller(self) -> None:
+        if self._watching():
+            return
         if self._poller is None or self._poller.done():
             self._poller = asyncio.get_running_loop().create_task(self._poll())
+
+    def _watching(self) -> bool:
+        """True once the inotify watch runs on this loop (started on the first wait)."""
+        loop = asyncio.get_running_loop()
+        if self._watch is not None and self._watch_loop is loop:
+            return True
+        self._stop_watching()
+        if self._tried_watch and self._watch_loop is loop:
+            return False
+        self._tried_watch, self._watch_loop = True, loop
+        self._watch = watch(self.path)
+        if self._watch is None:
+            return False
+        loop.add_reader(self._watch.fd, self._on_event)
+        return True
+
+    def _on_event(self) -> None:
+        if self._watch is not None and self._watch.drain():
+            self.poke()
+
+    def _stop_watching(self) -> None:
+        if self._watch is not None:
+            if self._watch_loop is not None and not self._watch_loop.is_closed():
+                self._watch_loop.remove_reader(self._watch.fd)
+            self._watch.close()
+            self._watch = None
+        self._tried_watch = False
 
     async def _poll(self) -> None:
         interval = FIRST_INTERVAL

@@ -87,7 +87,9 @@ class Database:
             raise
 
     def _create(self, conn: sqlite3.Connection) -> None:
+        """Create the schema under the full busy timeout, then shorten it (see `_begin`)."""
         schema.create(conn)
+        conn.execute(f"PRAGMA busy_timeout = {int(SHORT_BUSY_TIMEOUT * 1000)}")
 
     async def close(self) -> None:
         """Stop the thread when the last user closes (pending operations finish first)."""
@@ -144,7 +146,7 @@ class Database:
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         try:
-            conn = schema.connect(self.path, SHORT_BUSY_TIMEOUT, self.synchronous)
+            conn = schema.connect(self.path, self.busy_timeout, self.synchronous)
         except sqlite3.Error as exc:
             self._fail_all(exc)
             return
@@ -211,6 +213,10 @@ class Database:
             logger.warning("Could not commit to %s: %s", self.path, exc)
             return [(job.future, None, _translated(exc, self.path)) for job in jobs]
         return results
+
+    def begin(self, conn: sqlite3.Connection) -> None:
+        """Start a write transaction from a read operation that found something to write."""
+        self._begin(conn)
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         """BEGIN IMMEDIATE, retrying a locked file every ~millisecond for ``busy_timeout`` s.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from taskiq.control.dead_letter_reasons import failed_times
@@ -78,6 +79,32 @@ def claim(conn: sqlite3.Connection, queue: str, owner: str, lease: float, limit:
     found = [Row(row[0], row[1], row[2], row[3], row[4], _bytes(row[5])) for row in rows]
     found.sort(key=lambda row: (-row.priority, row.id))
     return found
+
+
+def claim_if_due(
+    conn: sqlite3.Connection,
+    begin: Callable[[sqlite3.Connection], None],
+    queue: str,
+    owner: str,
+    lease: float,
+    limit: int,
+) -> tuple[float | None, list[Row]]:
+    """When the next delivery is due, and the ones claimed if it is due now.
+
+    A read first, so an idle worker woken by someone else's commit does not take
+    the write lock; ``begin`` starts the write transaction when there is work.
+    """
+    due = next_due(conn, queue)
+    if due is None or due > time.time():
+        return due, []
+    begin(conn)
+    try:
+        rows = claim(conn, queue, owner, lease, limit)
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+    return due, rows
 
 
 def ack(conn: sqlite3.Connection, row_id: int, owner: str) -> bool:
