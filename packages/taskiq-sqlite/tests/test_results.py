@@ -76,10 +76,22 @@ async def test_progress_round_trips(backend: SQLiteResultBackend[object]) -> Non
     assert progress.meta == {"done": 3}
 
 
+@pytest.mark.parametrize("wake_up", ["inotify", "polling data_version"])
 async def test_a_waiter_returns_within_milliseconds_of_another_process_writing(
-    backend: SQLiteResultBackend[object], db_file: str
+    db_file: str, wake_up: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The write comes from another connection (as from a worker process)."""
+    if wake_up != "inotify":
+        monkeypatch.setenv("TASKIQ_SQLITE_NO_INOTIFY", "1")
+    backend: SQLiteResultBackend[object] = SQLiteResultBackend(db_file)
+    await backend.startup()
+    try:
+        await _wait_for_a_foreign_write(backend, db_file)
+    finally:
+        await backend.shutdown()
+
+
+async def _wait_for_a_foreign_write(backend: SQLiteResultBackend[object], db_file: str) -> None:
     payload = await _encoded(backend, _result(7))
     waiter = asyncio.create_task(backend.wait_until_ready("late", timeout=10))
     await asyncio.sleep(0.3)
@@ -95,3 +107,23 @@ async def test_a_waiter_returns_within_milliseconds_of_another_process_writing(
 
 async def _encoded(backend: SQLiteResultBackend[object], result: TaskiqResult[object]) -> bytes:
     return backend._encode("x", result)
+
+
+def test_free_pages_are_given_back_in_steps(db_file: str) -> None:
+    """What the sweep does after a burst: deleted rows' pages return to the file system."""
+    from taskiq_sqlite import schema
+    from taskiq_sqlite.cleanup import vacuum_step
+
+    conn = schema.connect(db_file, 5.0, "NORMAL")
+    schema.create(conn)
+    with conn:
+        conn.executemany(
+            "INSERT INTO taskiq_results (task_id, result) VALUES (?, ?)",
+            ((str(n), b"x" * 4000) for n in range(3000)),
+        )
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("DELETE FROM taskiq_results")
+    free_before = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    assert vacuum_step(conn) == free_before > 2000
+    assert conn.execute("PRAGMA freelist_count").fetchone()[0] < free_before
+    conn.close()
