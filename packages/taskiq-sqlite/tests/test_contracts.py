@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from taskiq.testing.claim_contract import ClaimContract
 from taskiq.testing.dead_letter_contract import DeadLetterContract, OtherQueue
 from taskiq.testing.queue_contract import QueueContract
+from taskiq.testing.snippets import python_blocks
 from taskiq.testing.task_state_contract import TaskStateContract
 from taskiq.testing.worker_registry_contract import WorkerRegistryContract
 from taskiq_sqlite import SQLiteBroker, SQLiteResultBackend
@@ -29,6 +31,13 @@ class TestSQLiteDeadLetters(OnSQLite, DeadLetterContract):
     @pytest.fixture
     def worker_app(self, db_file: str) -> str:
         return f"from taskiq_sqlite import SQLiteBroker\nbroker = SQLiteBroker({db_file!r})\n"
+
+    @pytest.fixture
+    def documented_fragments(self) -> list[tuple[str, str]]:
+        page = Path(__file__).parents[3] / "docs" / "brokers" / "sqlite.md"
+        found = python_blocks(page, "page = await store.list(limit=100)")
+        assert found, page
+        return [(str(page), code) for code in found]
 
     @pytest.fixture
     async def other_queue(self, db_file: str) -> AsyncIterator[OtherQueue]:
