@@ -6,11 +6,14 @@ Each test copies `worker_app` beside its own file and starts workers there.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlite_test_helpers import DEADLINE, Workers, wait_for
@@ -41,6 +44,24 @@ async def client(db_file: str) -> AsyncIterator[SQLiteBroker]:
     await broker.shutdown()
 
 
+async def _status(app: str, workers: Workers) -> dict[str, Any]:
+    """What ``taskiq status APP --json`` prints, run in the workers' folder."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "taskiq",
+        "status",
+        app,
+        "--json",
+        cwd=workers.folder,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), DEADLINE)
+    assert process.returncode == 0
+    found: dict[str, Any] = json.loads(output)
+    return found
+
+
 def _rows(db_file: str, sql: str, *params: object) -> list[tuple[object, ...]]:
     with sqlite3.connect(db_file, timeout=10) as conn:
         return conn.execute(sql, params).fetchall()
@@ -55,6 +76,16 @@ async def test_round_trip_under_two_worker_processes(
     results = [await task.wait_result(timeout=DEADLINE) for task in tasks]
     assert [result.return_value for result in results] == [n + 1 for n in range(20)]
     assert all(not result.is_err for result in results)
+    # The control plane over the same file: both children's heartbeats, the queue empty.
+    end = time.monotonic() + DEADLINE
+    while True:
+        status = await _status(app, workers)
+        if len(status["workers"]) == 2 or time.monotonic() > end:
+            break
+        await asyncio.sleep(0.5)
+    assert [w["id"]["index"] for w in status["workers"]] == [0, 1], status
+    assert status["queues"][0]["queue"] == "taskiq"
+    assert status["queues"][0]["ready"] == 0
 
 
 async def test_sigkill_mid_drain_loses_nothing(
