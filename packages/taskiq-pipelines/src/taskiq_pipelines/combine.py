@@ -42,7 +42,7 @@ def combine(
         return [result.return_value for result in results if not result.is_err]
     if step.kind == "filter":
         kept = items if items is not None else []
-        return [item for item, result in zip(kept, results) if _kept(result)]
+        return [item for item, result in zip(kept, results, strict=False) if _kept(result)]
     return tuple(None if result.is_err else result.return_value for result in results)
 
 

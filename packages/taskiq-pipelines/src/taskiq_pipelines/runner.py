@@ -139,11 +139,10 @@ class Run:
         logger.warning("Pipeline %s failed: %s", self.pipeline_id, failure)
         if step.on_error is not None and step.task_id is not None:
             await self._send_on_error(step, failure)
-        targets = {self.steps[-1].task_id}
-        if step.is_fan_in:
-            targets.add(step.task_id)
-        for target in targets - {None, task_id}:
-            assert target is not None
+        targets = {self.steps[-1].task_id, step.task_id if step.is_fan_in else None}
+        if not step.is_fan_in:
+            targets.discard(task_id)  # the worker stored that task's own error already
+        for target in sorted(t for t in targets if t is not None):
             await self._store(target, _failed(failure))
 
     async def _succeed(self, index: int, value: Any) -> None:
