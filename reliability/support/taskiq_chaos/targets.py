@@ -19,7 +19,7 @@ import aio_pika
 import nats
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
-from taskiq_nats.result_backend import result_key
+from taskiq_nats.buckets import result_key
 
 from taskiq_chaos.brokers import build_broker, nats_names, rabbit_names
 from taskiq_chaos.config import RECORD_URL, BrokerKind, ChaosConfig
