@@ -9,7 +9,14 @@ from pipeline_tasks import Tasks, register
 from taskiq import InMemoryBroker
 from taskiq.control.task_states import TaskStatus
 from taskiq.result_backends.inmemory import InmemoryResultBackend
-from taskiq_pipelines import Group, Pipeline, PipelineError, PipelineMiddleware, chain
+from taskiq_pipelines import (
+    Group,
+    Pipeline,
+    PipelineCancelledError,
+    PipelineError,
+    PipelineMiddleware,
+    chain,
+)
 
 
 @pytest.fixture
@@ -167,3 +174,19 @@ def test_bad_input_has_clear_errors(broker: InMemoryBroker, tasks: Tasks) -> Non
 async def test_kiq_of_empty_pipeline(broker: InMemoryBroker) -> None:
     with pytest.raises(ValueError, match="no steps"):
         await Pipeline(broker).kiq()
+
+
+async def test_cancel_stops_the_steps_not_yet_finished(
+    broker: InMemoryBroker, tasks: Tasks
+) -> None:
+    pipe = Pipeline(broker, tasks.slow).call_next(tasks.add_one).call_next(tasks.add_one)
+    task = await pipe.kiq(1, seconds=0.3)
+    cancelled = await task.cancel()
+    assert cancelled == task.step_ids
+    result = await task.wait_result(timeout=10)
+    assert isinstance(result.error, PipelineCancelledError)
+    await broker.wait_all()
+    assert (await broker.result_backend.get_result(task.step_ids[0])).return_value == 1
+    assert not await broker.result_backend.is_result_ready(task.step_ids[1])
+    state = await task.state()
+    assert [step.status for step in state.steps][1:] == [TaskStatus.CANCELLED] * 2

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, TypeVar, overload
 from typing_extensions import ParamSpec, Unpack
 
 from taskiq_pipelines import labels
+from taskiq_pipelines.fan_in import fan_in_of
 from taskiq_pipelines.group import Group, Ts
 from taskiq_pipelines.handle import PipelineTask
 from taskiq_pipelines.sender import send_call
@@ -194,6 +195,8 @@ class Pipeline(Generic[P, R_co]):
         """
         if not self.steps:
             raise ValueError("The pipeline has no steps: pass a task to Pipeline() first.")
+        if any(step.is_fan_in for step in self.steps):
+            fan_in_of(self.broker)  # a backend that cannot fan in fails here, not mid-way
         new_id = self.broker.id_generator
         pipeline_id = new_id()
         steps = tuple(step.with_id(new_id()) for step in self.steps)
