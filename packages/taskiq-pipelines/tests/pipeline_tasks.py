@@ -23,6 +23,7 @@ class Tasks:
     describe: AsyncTaskiqDecoratedTask[..., Any]
     record_failure: AsyncTaskiqDecoratedTask[..., Any]
     slow: AsyncTaskiqDecoratedTask[..., Any]
+    numbers: AsyncTaskiqDecoratedTask[[int], list[int]]
     seen: list[Any]
 
 
@@ -64,11 +65,15 @@ def register(broker: AsyncBroker) -> Tasks:  # noqa: C901 - one nested def per t
     def record_failure(failure: dict[str, Any]) -> None:
         seen.append(failure)
 
+    @broker.task(task_name="pipe_numbers")
+    def numbers(count: int) -> list[int]:
+        return list(range(count))
+
     @broker.task(task_name="pipe_slow")
     async def slow(value: int, seconds: float = 0.2) -> int:
         await asyncio.sleep(seconds)
         return value
 
     return Tasks(
-        add_one, repeat, check, to_text, fail_on, total, describe, record_failure, slow, seen
+        add_one, repeat, check, to_text, fail_on, total, describe, record_failure, slow, numbers, seen
     )
