@@ -75,5 +75,15 @@ def register(broker: AsyncBroker) -> Tasks:  # noqa: C901 - one nested def per t
         return value
 
     return Tasks(
-        add_one, repeat, check, to_text, fail_on, total, describe, record_failure, slow, numbers, seen
+        add_one,
+        repeat,
+        check,
+        to_text,
+        fail_on,
+        total,
+        describe,
+        record_failure,
+        slow,
+        numbers,
+        seen,
     )

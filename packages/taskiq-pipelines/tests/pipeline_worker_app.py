@@ -17,9 +17,8 @@ from pipeline_tasks import Tasks, register
 from redis.asyncio import Redis
 from taskiq.abc.broker import AsyncBroker
 from taskiq.decor import AsyncTaskiqDecoratedTask
-from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
-
 from taskiq_pipelines import PipelineMiddleware
+from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"

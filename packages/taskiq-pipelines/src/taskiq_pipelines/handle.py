@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from taskiq.result import TaskiqResult
 from taskiq.task import AsyncTaskiqTask
 
 from taskiq_pipelines.state import WorkflowState, cancel_workflow, read_state
@@ -31,6 +32,16 @@ class PipelineTask(AsyncTaskiqTask[R]):
         self.broker = broker
         self.pipeline_id = pipeline_id
         self.steps = steps
+
+    async def get_result(self, with_logs: bool = False) -> TaskiqResult[R]:
+        """The last step's result; a group's list comes back as the tuple its type says.
+
+        (A JSON result backend stores tuples as lists.)
+        """
+        result = await super().get_result(with_logs=with_logs)
+        if self.steps[-1].kind == "group" and isinstance(result.return_value, list):
+            return result.model_copy(update={"return_value": tuple(result.return_value)})
+        return result
 
     @property
     def step_ids(self) -> list[str]:

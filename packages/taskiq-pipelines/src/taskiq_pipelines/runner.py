@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskiq.abc.broker import AsyncBroker
-from taskiq.control.task_states import TaskStatus, TaskTransition, one_line, record
+from taskiq.control.task_states import TaskStatus, TaskTransition, record
+from taskiq.driver_errors import one_line
 from taskiq.message import TaskiqMessage
 from taskiq.result import TaskiqResult
 

@@ -24,9 +24,9 @@ from taskiq.control.task_states import (
     TaskStateRecord,
     TaskStatus,
     TaskTransition,
-    one_line,
     record,
 )
+from taskiq.driver_errors import one_line
 from taskiq.result import TaskiqResult
 
 from taskiq_pipelines.exceptions import PipelineCancelledError
