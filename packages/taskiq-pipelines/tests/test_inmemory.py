@@ -190,3 +190,25 @@ async def test_cancel_stops_the_steps_not_yet_finished(
     assert not await broker.result_backend.is_result_ready(task.step_ids[1])
     state = await task.state()
     assert [step.status for step in state.steps][1:] == [TaskStatus.CANCELLED] * 2
+
+
+async def test_a_step_that_cannot_be_sent_fails_the_workflow(
+    broker: InMemoryBroker, tasks: Tasks
+) -> None:
+    pipe = Pipeline(broker, tasks.add_one).call_next(tasks.add_one, unknown=1)
+    task = await pipe.kiq(1)
+    result = await task.wait_result(timeout=10)
+    assert isinstance(result.error, PipelineError)
+    assert result.error.step == 1
+    assert result.error.task_id == task.step_ids[1]
+    assert result.error.error.startswith("SendTaskError: Arguments do not match task")
+
+
+async def test_a_failed_last_step_stores_the_pipeline_error(
+    broker: InMemoryBroker, tasks: Tasks
+) -> None:
+    task = await Pipeline(broker, tasks.add_one).call_next(tasks.fail_on).kiq(2)
+    result = await task.wait_result(timeout=10)
+    assert isinstance(result.error, PipelineError)
+    assert (result.error.step, result.error.task_id) == (1, task.step_ids[1])
+    assert result.error.error == "ValueError: bad value 3"

@@ -8,7 +8,7 @@ from taskiq.abc.middleware import TaskiqMiddleware
 from taskiq.message import TaskiqMessage
 from taskiq.result import TaskiqResult
 
-from taskiq_pipelines.runner import step_finished
+from taskiq_pipelines.runner import step_finished, wrap_last_error
 
 #: How long fan-in sets are kept after their newest member arrived (seconds).
 DEFAULT_STATE_TTL = 7 * 24 * 3600.0
@@ -27,6 +27,10 @@ class PipelineMiddleware(TaskiqMiddleware):
         if not state_ttl > 0:
             raise ValueError(f"state_ttl must be a positive number of seconds, not {state_ttl!r}.")
         self.state_ttl = state_ttl
+
+    def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        """A failed last step stores the workflow's `PipelineError`, not its bare error."""
+        wrap_last_error(message, result)
 
     async def post_save(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
         """Advance the workflow the finished task belongs to, if any."""

@@ -22,6 +22,7 @@ from typing import Any
 from taskiq.abc.broker import AsyncBroker
 from taskiq.control.task_states import TaskStatus, TaskTransition, record
 from taskiq.driver_errors import one_line
+from taskiq.exceptions import NoResultError
 from taskiq.message import TaskiqMessage
 from taskiq.result import TaskiqResult
 
@@ -65,9 +66,41 @@ async def step_finished(
         member = int(message.labels[labels.MEMBER])
         await run.member_finished(index, member, int(message.labels[labels.MEMBERS]))
     elif result.is_err:
-        await run.fail(index, message.task_id, result.error)
+        await run.fail(index, message.task_id, result.error, stored=True)
     else:
         await run.advance(index, result.return_value)
+
+
+def wrap_last_error(message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+    """Before the last step's result is stored: its error becomes the `PipelineError`.
+
+    So whoever waits on the workflow never sees the bare error first. Members and
+    earlier steps keep their own errors; a retried attempt (`NoResultError`) is left.
+    """
+    error = result.error
+    if error is None or isinstance(error, NoResultError) or labels.MEMBER in message.labels:
+        return
+    text = message.labels.get(labels.PIPELINE)
+    if not text:
+        return
+    try:
+        _, steps = loads_steps(text)
+        index = int(message.labels[labels.STEP])
+    except (ValueError, KeyError, TypeError):
+        return  # `step_finished` logs the broken label
+    if index == len(steps) - 1:
+        result.error = _pipeline_error(steps[index], index, message.task_id, error)
+
+
+def _pipeline_error(
+    step: Step, index: int, task_id: str, error: BaseException | None
+) -> PipelineError:
+    return PipelineError(
+        step=index,
+        task_id=task_id,
+        task_name=step.describe(),
+        error=one_line(error) if error is not None else "unknown error",
+    )
 
 
 @dataclass
@@ -86,20 +119,23 @@ class Run:
             return
         step = self.steps[index + 1]
         assert step.task_id is not None
-        step_labels = {labels.PIPELINE: self.text, labels.STEP: str(index + 1)}
+        try:
+            await self._send(index + 1, step, value)
+        except Exception as exc:  # the broker refused it, or the input does not fit
+            await self.fail(index + 1, step.task_id, exc)
+
+    async def _send(self, index: int, step: Step, value: Any) -> None:
+        assert step.task_id is not None
+        step_labels = {labels.PIPELINE: self.text, labels.STEP: str(index)}
         if not step.is_fan_in:
             args, kwargs = step.call.arguments(value)
             await send_call(self.broker, step.call, step.task_id, step_labels, args, kwargs)
             return
-        try:
-            inputs = _inputs(step, value)
-        except TypeError as exc:
-            await self.fail(index + 1, step.task_id, exc)
-            return
-        if not inputs:
-            await self._succeed(index + 1, [])
-            return
-        await send_members(self.broker, step, step_labels, inputs)
+        inputs = _inputs(step, value)
+        if inputs:
+            await send_members(self.broker, step, step_labels, inputs)
+        else:
+            await self._succeed(index, [])
 
     async def member_finished(self, index: int, member: int, total: int) -> None:
         """A member of fan-in step ``index`` finished; the last one combines and goes on."""
@@ -128,21 +164,24 @@ class Run:
             return
         await self._succeed(index, outcome)
 
-    async def fail(self, index: int, task_id: str, error: BaseException | None) -> None:
-        """Step ``index`` failed in ``task_id``: the workflow fails with that error."""
+    async def fail(
+        self, index: int, task_id: str, error: BaseException | None, stored: bool = False
+    ) -> None:
+        """Step ``index`` failed in ``task_id``: the workflow fails with that error.
+
+        ``stored``: the worker stored that task's own (for a last step: wrapped) error.
+        """
         step = self.steps[index]
-        failure = PipelineError(
-            step=index,
-            task_id=task_id,
-            task_name=step.describe(),
-            error=one_line(error) if error is not None else "unknown error",
-        )
+        failure = error if isinstance(error, PipelineError) else None
+        if failure is None or failure.task_id != task_id:
+            failure = _pipeline_error(step, index, task_id, error)
         logger.warning("Pipeline %s failed: %s", self.pipeline_id, failure)
         if step.on_error is not None and step.task_id is not None:
             await self._send_on_error(step, failure)
+        # The last step's id holds the workflow's result (see `wrap_last_error`).
         targets = {self.steps[-1].task_id, step.task_id if step.is_fan_in else None}
-        if not step.is_fan_in:
-            targets.discard(task_id)  # the worker stored that task's own error already
+        if stored:
+            targets.discard(task_id)
         for target in sorted(t for t in targets if t is not None):
             await self._store(target, _failed(failure))
 

@@ -32,9 +32,11 @@ async def send_call(
 ) -> None:
     """Send ``call`` as task ``task_id`` with the pipeline's labels."""
     task = broker.find_task(call.task_name)
-    base = dict(task.labels) if task is not None else {}
-    kicker: AsyncKicker[Any, Any] = AsyncKicker(call.task_name, broker, {**base, **step_labels})
-    await kicker.with_task_id(task_id).kiq(*args, **kwargs)
+    # A task registered here checks the arguments before sending; others go by name.
+    kicker: AsyncKicker[Any, Any] = (
+        AsyncKicker(call.task_name, broker, {}) if task is None else task.kicker()
+    )
+    await kicker.with_labels(**step_labels).with_task_id(task_id).kiq(*args, **kwargs)
 
 
 async def send_members(
