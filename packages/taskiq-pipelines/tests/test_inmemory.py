@@ -181,7 +181,7 @@ async def test_cancel_stops_the_steps_not_yet_finished(
 ) -> None:
     pipe = Pipeline(broker, tasks.slow).call_next(tasks.add_one).call_next(tasks.add_one)
     task = await pipe.kiq(1, seconds=0.3)
-    cancelled = await task.cancel()
+    cancelled = await task.cancel_workflow()
     assert cancelled == task.step_ids
     result = await task.wait_result(timeout=10)
     assert isinstance(result.error, PipelineCancelledError)

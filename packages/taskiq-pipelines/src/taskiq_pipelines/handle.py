@@ -2,7 +2,7 @@
 
 It is an `AsyncTaskiqTask`, so ``wait_result()`` works as for any task; it
 also knows every step's task id (``step_ids``), reports where the workflow
-is (`state`), and can cancel what has not finished (`cancel`).
+is (`state`), and can cancel what has not finished (`cancel_workflow`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from taskiq.result import TaskiqResult
 from taskiq.task import AsyncTaskiqTask
 
-from taskiq_pipelines.state import WorkflowState, cancel_workflow, read_state
+from taskiq_pipelines.state import WorkflowState, read_state
+from taskiq_pipelines.state import cancel_workflow as cancel_steps
 from taskiq_pipelines.steps import Step
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,13 +53,15 @@ class PipelineTask(AsyncTaskiqTask[R]):
         """Every step's status and, for fan-in steps, how many members finished."""
         return await read_state(self.broker, self.pipeline_id, self.steps)
 
-    async def cancel(self) -> list[str]:
-        """Stop the workflow: no further step is sent; return the ids asked to cancel.
+    async def cancel_workflow(self) -> list[str]:
+        """Stop the workflow: no further step is sent; return the ids of unfinished steps.
+
+        (Named apart from ``cancel()``, which cancels one task: the last step's.)
 
         The workflow's result becomes a `PipelineCancelledError`. Steps already
         running are cancelled too when the broker can (``broker.cancel``).
         """
-        return await cancel_workflow(self.broker, self.pipeline_id, self.steps)
+        return await cancel_steps(self.broker, self.pipeline_id, self.steps)
 
     def __repr__(self) -> str:
         return f"PipelineTask(pipeline_id={self.pipeline_id!r}, task_id={self.task_id!r})"
