@@ -17,6 +17,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pipeline_worker_app import REDIS_URL, App, build
@@ -102,7 +103,7 @@ async def app(transport: str, prefix: str) -> AsyncIterator[App]:
     assert worker.returncode == 0, errors.decode()[-3000:]
 
 
-async def test_readme_example(app: App) -> None:
+async def test_readme_example(app: App, transport: str, prefix: str) -> None:
     tasks = app.tasks
     pipe = (
         Pipeline(app.broker, tasks.add_one)
@@ -112,6 +113,26 @@ async def test_readme_example(app: App) -> None:
     )
     task = await pipe.kiq(1)
     assert (await task.wait_result(timeout=50)).return_value == [3, 3, 3, 3]
+    # `taskiq task APP ID` shows a fan-in step by its aggregate id, and any member.
+    for step_id, value in [(task.step_ids[2], [3, 3, 3, 3]), (f"{task.step_ids[2]}.0", 3)]:
+        record = await _taskiq_task(transport, prefix, step_id)
+        assert record["status"] == "succeeded"
+        assert record["result"]["return_value"] == value
+
+
+async def _taskiq_task(transport: str, prefix: str, task_id: str) -> dict[str, Any]:
+    env = {**os.environ, "TQ_TRANSPORT": transport, "TQ_PREFIX": prefix}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), env.get("PYTHONPATH", "")])
+    command = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "taskiq", "task", "pipeline_worker_app:broker", task_id, "--json"),
+        cwd=TESTS_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(command.communicate(), 40)
+    assert command.returncode == 0, err.decode()
+    return dict(json.loads(out))
 
 
 @pytest.mark.timeout(300)
