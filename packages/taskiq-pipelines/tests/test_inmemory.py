@@ -212,3 +212,13 @@ async def test_a_failed_last_step_stores_the_pipeline_error(
     assert isinstance(result.error, PipelineError)
     assert (result.error.step, result.error.task_id) == (1, task.step_ids[1])
     assert result.error.error == "ValueError: bad value 3"
+
+
+async def test_filter_after_a_map_with_skip_errors(broker: InMemoryBroker, tasks: Tasks) -> None:
+    pipe = (
+        Pipeline(broker, tasks.numbers)
+        .map(tasks.add_one)
+        .filter(tasks.fail_on, skip_errors=True, bad=3)
+    )
+    task = await pipe.kiq(5)
+    assert (await task.wait_result(timeout=10)).return_value == [1, 2, 4, 5]
