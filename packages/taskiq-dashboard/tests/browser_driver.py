@@ -26,7 +26,8 @@ class Browser:
 
     def call(self, op: str, **arguments: Any) -> Any:
         """Send one command and return its value; a failure raises `BrowserError`."""
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
         self.process.stdin.write(json.dumps({"op": op, **arguments}) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()

@@ -189,7 +189,8 @@ def test_a_failed_task_page_shows_its_error_escaped_and_its_timeline(system: Sys
     browser.call("fill", selector="input[name=id]", value=task_id)
     browser.call("click", selector="form.search button")
     text = browser.wait_text("#timeline", r"failed")
-    assert "queued" in text and "started" in text
+    assert "queued" in text
+    assert "started" in text
     assert "<b>bold</b> & <script>no</script>" in browser.call("text", selector="#error")
     assert browser.call("count", selector="#error b, #error script") == 0
     system.screenshot("task.png")
