@@ -176,8 +176,8 @@ def test_the_overview_shows_a_queue_growing_and_draining(system: System) -> None
     system.kiq("dash:sleep", 0.4, count=16)
     # Live (server-sent events): the page is never reloaded while the numbers change.
     browser.wait_text(_row(system.queue), rf"^{system.queue}\t(?!0\t0\t0\t)")
-    system.screenshot("overview.png")
     browser.wait_text("#workers", r"dash:sleep")
+    system.screenshot("overview.png")
     browser.wait_text(_row(system.queue), rf"^{system.queue}\t0\t0\t0\t", timeout=90)
     assert browser.call("url") == system.base + "/"
 
