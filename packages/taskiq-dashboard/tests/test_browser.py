@@ -172,7 +172,7 @@ def _row(queue: str) -> str:
 def test_the_overview_shows_a_queue_growing_and_draining(system: System) -> None:
     browser = system.browser
     assert browser.call("goto", url=system.base + "/") == 200
-    browser.wait_text("#worker-count", r"^1 live")
+    browser.wait_text("#worker-count", r"^1 live", timeout=120)
     system.kiq("dash:sleep", 0.4, count=16)
     # Live (server-sent events): the page is never reloaded while the numbers change.
     browser.wait_text(_row(system.queue), rf"^{system.queue}\t(?!0\t0\t0\t)")

@@ -176,3 +176,21 @@ async def test_a_broker_without_dead_letters_says_so(broker: InMemoryBroker) -> 
         page = await client.get("/dead-letters")
     assert page.status_code == 400
     assert "Dead letters are not supported by InMemoryBroker" in page.text
+
+
+def test_the_command_refuses_a_non_positive_interval() -> None:
+    result = run_cli("--interval", "0")
+    assert result.returncode == 1
+    assert "--interval must be a positive number" in result.stderr
+
+
+def test_an_app_that_cannot_be_loaded_is_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "taskiq", "dashboard", "no_such_module_xyz:broker"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("taskiq dashboard: ")
+    assert result.stderr.count("\n") == 1
