@@ -109,7 +109,9 @@ class System:
 
 
 async def _kiq(url: str, queue: str, name: str, args: tuple[Any, ...], count: int) -> list[str]:
-    backend = RedisAsyncResultBackend(url, prefix_str=queue, result_ex_time=600)
+    backend: RedisAsyncResultBackend[Any] = RedisAsyncResultBackend(
+        url, prefix_str=queue, result_ex_time=600
+    )
     broker = RedisBroker(url, queue_name=queue).with_result_backend(backend)
     await broker.startup()
     try:
@@ -120,7 +122,7 @@ async def _kiq(url: str, queue: str, name: str, args: tuple[Any, ...], count: in
 
 async def _redis(url: str, command: tuple[Any, ...]) -> Any:
     async with Redis.from_url(url) as client:
-        return await client.execute_command(*command)
+        return await client.execute_command(*command)  # type: ignore[no-untyped-call]
 
 
 def _answers(url: str) -> bool:
