@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from taskiq.control import dead_letters_of, queues_of
 from taskiq.exceptions import NotSupportedError, TaskiqError
 
+from taskiq_dashboard.pages import check_queue, queue_names
 from taskiq_dashboard.security import CSRF_FIELD, csrf_ok
 from taskiq_dashboard.state import Dashboard, dashboard_of
 
@@ -38,6 +39,7 @@ def action(work: Work) -> Callable[[Request], Awaitable[Response]]:
             return PlainTextResponse("Invalid or missing CSRF token.", status_code=403)
         try:
             page, notice = await work(dashboard, form)
+            dashboard.sampler.invalidate()
         except (TaskiqError, ValueError, OSError) as exc:
             logger.warning("Dashboard: %s failed: %s", request.url.path, exc)
             page, notice = _one(form, "back") or "/", f"Failed: {exc}"
@@ -54,8 +56,10 @@ def _one(form: Form, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _queue(form: Form) -> str | None:
-    return _one(form, "queue") or None
+def _queue(dashboard: Dashboard, form: Form) -> str | None:
+    queue = _one(form, "queue") or None
+    check_queue(queue_names(dashboard.broker), queue)
+    return queue
 
 
 def _dead_letter_page(queue: str | None) -> str:
@@ -64,7 +68,7 @@ def _dead_letter_page(queue: str | None) -> str:
 
 async def replay(dashboard: Dashboard, form: Form) -> tuple[str, str]:
     """Replay the selected dead letters (``id`` fields), or every one with ``all=1``."""
-    queue = _queue(form)
+    queue = _queue(dashboard, form)
     store = dead_letters_of(dashboard.broker, queue)
     if _one(form, "all") == "1":
         count = await store.replay_all()
@@ -75,7 +79,7 @@ async def replay(dashboard: Dashboard, form: Form) -> tuple[str, str]:
 
 async def delete(dashboard: Dashboard, form: Form) -> tuple[str, str]:
     """Delete the selected dead letters, or every one with ``all=1``."""
-    queue = _queue(form)
+    queue = _queue(dashboard, form)
     store = dead_letters_of(dashboard.broker, queue)
     if _one(form, "all") == "1":
         count = await store.delete_all()
@@ -95,7 +99,7 @@ def _ids(form: Form) -> list[str]:
 
 async def purge(dashboard: Dashboard, form: Form) -> tuple[str, str]:
     """Delete the ready messages of one queue."""
-    queue = _queue(form)
+    queue = _queue(dashboard, form)
     count = await queues_of(dashboard.broker).purge(queue)
     return "/", f"Purged {count} ready message(s) from {queue or 'the default queue'}."
 

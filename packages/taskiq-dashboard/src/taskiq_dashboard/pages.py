@@ -69,10 +69,11 @@ async def task(request: Request) -> Response:
 async def dead_letters(request: Request) -> Response:
     """One page of a queue's dead letters, oldest first, with replay and delete."""
     dashboard = dashboard_of(request)
-    queues = _queue_names(dashboard.broker)
+    queues = queue_names(dashboard.broker)
     queue = request.query_params.get("queue") or (queues[0] if queues else None)
     cursor = request.query_params.get("cursor") or None
     try:
+        check_queue(queues, queue)
         store = dead_letters_of(dashboard.broker, queue)
         page: DeadLetterPage | None = await store.list(limit=PAGE_SIZE, cursor=cursor)
         count, error = await store.count(), None
@@ -90,7 +91,13 @@ async def dead_letters(request: Request) -> Response:
     )
 
 
-def _queue_names(broker: object) -> list[str]:
+def check_queue(known: list[str], queue: str | None) -> None:
+    """A `ValueError` naming the known queues for one the broker does not use."""
+    if known and queue is not None and queue not in known:
+        raise ValueError(f"Unknown queue {queue!r}; this broker's queues: {', '.join(known)}.")
+
+
+def queue_names(broker: object) -> list[str]:
     try:
         return list(queues_of(broker).queue_names())
     except NotSupportedError:

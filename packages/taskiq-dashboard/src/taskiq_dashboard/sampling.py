@@ -68,11 +68,16 @@ class Sampler:
     async def latest(self) -> Snapshot:
         """A snapshot no older than ``interval`` (taking one if needed)."""
         async with self._lock:
-            if self._latest is None or time.monotonic() - self._taken >= self.interval * 0.9:
+            stale = time.monotonic() - self._taken >= self.interval * 0.9
+            if self._latest is None or stale:
                 snapshot = await take_snapshot(self.broker)
                 self._remember(snapshot)
                 self._latest, self._taken = snapshot, time.monotonic()
             return self._latest
+
+    def invalidate(self) -> None:
+        """Take a fresh snapshot next time (an action just changed what it would show)."""
+        self._taken = 0.0
 
     def _remember(self, snapshot: Snapshot) -> None:
         previous = self._latest
