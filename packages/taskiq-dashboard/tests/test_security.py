@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from taskiq import InMemoryBroker
+from taskiq import InMemoryBroker, TaskProgress, TaskState
 from taskiq_dashboard import Credentials, SecurityConfigError, check_bind, dashboard_app
 
 CSRF = "taskiq_dashboard_csrf"
@@ -194,3 +194,24 @@ def test_an_app_that_cannot_be_loaded_is_one_line() -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("taskiq dashboard: ")
     assert result.stderr.count("\n") == 1
+
+
+async def test_a_task_page_shows_result_labels_and_progress_as_text(
+    broker: InMemoryBroker,
+) -> None:
+    @broker.task(task_name="sec:echo")
+    async def echo(value: str) -> dict[str, str]:
+        return {"echo": value}
+
+    task = await echo.kicker().with_labels(owner="<i>ops</i>").kiq("<u>x</u>")
+    await task.wait_result(timeout=5)
+    progress = TaskProgress(state=TaskState.STARTED, meta={"done": "<s>3</s>"})
+    await broker.result_backend.set_progress(task.task_id, progress)
+    async with client_of(broker) as client:
+        page = await client.get(f"/tasks/{task.task_id}")
+    assert page.status_code == 200
+    assert "&#34;echo&#34;: &#34;&lt;u&gt;x&lt;/u&gt;&#34;" in page.text
+    assert "<th>owner</th>" in page.text
+    assert "&lt;i&gt;ops&lt;/i&gt;" in page.text
+    assert "&lt;s&gt;3&lt;/s&gt;" in page.text
+    assert not re.search(r"<(u|i|s)>", page.text)
