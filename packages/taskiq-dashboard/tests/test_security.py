@@ -215,3 +215,15 @@ async def test_a_task_page_shows_result_labels_and_progress_as_text(
     assert "&lt;i&gt;ops&lt;/i&gt;" in page.text
     assert "&lt;s&gt;3&lt;/s&gt;" in page.text
     assert not re.search(r"<(u|i|s)>", page.text)
+
+
+@pytest.mark.parametrize("back", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+async def test_a_failed_action_never_redirects_to_another_site(
+    broker: InMemoryBroker, back: str
+) -> None:
+    async with client_of(broker) as client:
+        await client.get("/")
+        form = {"csrf": client.cookies[CSRF], "queue": "q", "back": back}
+        response = await client.post("/actions/purge", data=form)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/?notice=Failed")

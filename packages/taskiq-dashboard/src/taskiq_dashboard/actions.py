@@ -42,13 +42,20 @@ def action(work: Work) -> Callable[[Request], Awaitable[Response]]:
             dashboard.sampler.invalidate()
         except (TaskiqError, ValueError, OSError) as exc:
             logger.warning("Dashboard: %s failed: %s", request.url.path, exc)
-            page, notice = _one(form, "back") or "/", f"Failed: {exc}"
+            page, notice = _local(_one(form, "back")), f"Failed: {exc}"
         base = request.scope.get("root_path", "").rstrip("/")
         separator = "&" if "?" in page else "?"
         target = f"{base}{page}{separator}{urlencode({'notice': notice})}"
         return RedirectResponse(target, status_code=303)
 
     return endpoint
+
+
+def _local(path: str | None) -> str:
+    """``path`` if it is a page of this dashboard, else the overview (never another site)."""
+    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return "/"
 
 
 def _one(form: Form, name: str) -> str | None:
