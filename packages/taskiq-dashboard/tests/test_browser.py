@@ -200,28 +200,36 @@ def test_a_failed_task_page_shows_its_error_escaped_and_its_timeline(system: Sys
 
 def test_dead_letters_are_deleted_and_replayed_from_the_page(system: System) -> None:
     browser = system.browser
-    system.kiq("dash:poison", count=3)
+    system.kiq("dash:poison", count=4)
     page = f"{system.base}/dead-letters?queue={system.queue}"
     wait_until(
         lambda: (
-            browser.call("goto", url=page) and browser.call("text", selector="#dead-count") == "3"
+            browser.call("goto", url=page) and browser.call("text", selector="#dead-count") == "4"
         ),
-        what="three dead letters listed",
+        what="four dead letters listed",
     )
     browser.call("check", selector="#dead-letters input[name=id]")
     browser.call("click", selector="#delete-selected")
     browser.wait_text(".notice", r"Deleted 1 dead letter")
     assert browser.call("dialogs") == ["Delete the selected dead letters for good?"]
-    assert browser.call("text", selector="#dead-count") == "2"
+    assert browser.call("text", selector="#dead-count") == "3"
     system.screenshot("dead-letters.png")
     system.redis("SET", system.queue + ":healed", "1")
     browser.call("click", selector=".replay-one")
     browser.wait_text(".notice", r"Replayed 1 dead letter")
     wait_until(lambda: system.redis("GET", system.queue + ":done") == b"1", what="the replay ran")
+    # From a dead-lettered task's page: its message, and replay sends it again.
+    browser.call("click", selector="#dead-letters td a")
+    browser.wait_text("#status", r"^dead_lettered$")
+    assert '"task_name":"dash:poison"' in browser.call("text", selector="#message")
+    browser.call("click", selector="#replay-dead-letter")
+    browser.wait_text(".notice", r"Replayed 1 dead letter")
+    wait_until(lambda: system.redis("GET", system.queue + ":done") == b"2", what="page replay ran")
+    assert browser.call("goto", url=page) == 200
     browser.call("click", selector="#replay-all")
     browser.wait_text(".notice", r"Replayed 1 dead letter")
     assert browser.call("dialogs") == [f"Replay all 1 dead letters of {system.queue}?"]
-    wait_until(lambda: system.redis("GET", system.queue + ":done") == b"2", what="replay all ran")
+    wait_until(lambda: system.redis("GET", system.queue + ":done") == b"3", what="replay all ran")
     assert browser.call("text", selector="#dead-count") == "0"
 
 

@@ -1,6 +1,7 @@
 """The actions (POST only): replay, delete, purge, cancel. Each checks mode and CSRF first.
 
-An action answers with a 303 to the page it came from, carrying a one-line notice;
+An action answers with a 303 to the page it came from (its ``back`` field, a path of
+the dashboard) or to the page of what it changed, carrying a one-line notice;
 a failure is logged and becomes the notice, never a stack trace in the page.
 """
 
@@ -40,6 +41,7 @@ def action(work: Work) -> Callable[[Request], Awaitable[Response]]:
         try:
             page, notice = await work(dashboard, form)
             dashboard.sampler.invalidate()
+            page = _local(_one(form, "back")) if _one(form, "back") else page
         except (TaskiqError, ValueError, OSError) as exc:
             logger.warning("Dashboard: %s failed: %s", request.url.path, exc)
             page, notice = _local(_one(form, "back")), f"Failed: {exc}"

@@ -7,10 +7,11 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from taskiq.control import DeadLetterPage, dead_letters_of, queues_of
+from taskiq.control import DeadLetterPage, TaskStatus, dead_letters_of, queues_of
 from taskiq.exceptions import NotSupportedError
 
 from taskiq_dashboard.chart import chart_of
+from taskiq_dashboard.dead_letter_lookup import find_dead_letter
 from taskiq_dashboard.sampling import Snapshot
 from taskiq_dashboard.state import dashboard_of
 from taskiq_dashboard.task_view import task_view
@@ -61,9 +62,13 @@ async def task(request: Request) -> Response:
         None,
     )
     view = await task_view(dashboard.broker, task_id, running_on)
+    letter = None
+    if view.record is not None and view.record.status is TaskStatus.DEAD_LETTERED:
+        queues = queue_names(dashboard.broker)
+        letter = await find_dead_letter(dashboard.broker, queues, task_id)
     status = 200 if view.known else 404
     ttl = result_ttl(dashboard.broker)
-    return dashboard.render(request, "task.html", status=status, view=view, ttl=ttl)
+    return dashboard.render(request, "task.html", status=status, view=view, ttl=ttl, letter=letter)
 
 
 async def dead_letters(request: Request) -> Response:
