@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from taskiq import NoResultError, ResultGetError, TaskiqResult, TaskProgress, TaskState
 from taskiq_nats import JetStreamBroker, NATSKeyValueResultBackend, NATSObjectStoreResultBackend
-from taskiq_nats.result_backend import result_key
+from taskiq_nats.buckets import result_key
 
 
 @pytest.fixture

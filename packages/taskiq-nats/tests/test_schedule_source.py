@@ -12,7 +12,7 @@ from taskiq import InMemoryBroker, TaskiqScheduler
 from taskiq.api import run_scheduler_task
 from taskiq.scheduler.scheduled_task import ScheduledTask
 from taskiq_nats import JetStreamBroker, NATSKeyValueScheduleSource
-from taskiq_nats.result_backend import result_key
+from taskiq_nats.buckets import result_key
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from taskiq.control.task_states import TaskStatus, TaskTransition
 from taskiq.exceptions import ResultGetError
 from taskiq.testing.task_state_contract import TaskStateContract
 from taskiq_nats import NATSKeyValueResultBackend
-from taskiq_nats.result_backend import result_key
+from taskiq_nats.buckets import result_key
 
 
 @pytest.fixture

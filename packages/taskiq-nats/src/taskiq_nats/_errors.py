@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import nats.errors
 import nats.js.errors
+from taskiq.driver_errors import one_line, translating
 from taskiq.exceptions import BrokerConfigError, BrokerUnreachableError, TaskiqError
 
 #: Exceptions raised by nats-py (and the socket layer under it).
@@ -33,31 +34,17 @@ class ScheduleSourceError(TaskiqError):
     __template__ = "The NATS schedule source failed: {reason}"
 
 
-@contextmanager
 def nats_errors(
     error_cls: type[TaskiqError],
     message: str | None = None,
     **details: Any,
-) -> Iterator[None]:
-    """Re-raise nats-py failures inside the block as ``error_cls``.
-
-    ``details`` fill the error's message template; ``reason`` is added from the
-    nats error unless given. With ``message``, the text is ``message`` followed
-    by the nats error instead of the template.
-    """
-    try:
-        yield
-    except NATS_FAILURES as exc:
-        details.setdefault("reason", describe(exc))
-        text = None if message is None else f"{message} ({details['reason']})"
-        raise error_cls(text, **details) from exc
+) -> AbstractContextManager[None]:
+    """Re-raise nats-py failures inside the block as ``error_cls`` (see `translating`)."""
+    return translating(NATS_FAILURES, error_cls, message, **details)
 
 
-def describe(exc: BaseException) -> str:
-    """A one-line description of a nats-py error (its class names what happened)."""
-    text = str(exc).strip()
-    name = type(exc).__name__
-    return f"{name}: {text}" if text and text != name else name
+#: A nats-py error quoted on one line (its class names what happened).
+describe = one_line
 
 
 @contextmanager

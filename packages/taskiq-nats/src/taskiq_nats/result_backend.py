@@ -15,9 +15,7 @@ They expire with the bucket like results.
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 from typing import Any, TypeVar
 
 import nats.errors
@@ -28,6 +26,7 @@ from nats.js.kv import KeyValue
 from pydantic import ValidationError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.control.claims import ClaimStore
 from taskiq.control.task_states import TaskStateRecord, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
@@ -44,6 +43,8 @@ from taskiq.serializers.model_codec import dump_model, load_model
 
 from taskiq_nats import connection
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
+from taskiq_nats.buckets import result_key
+from taskiq_nats.claims import NATSClaimStore
 from taskiq_nats.workers import NATSWorkerRegistry
 
 _ReturnType = TypeVar("_ReturnType")
@@ -57,16 +58,7 @@ WATCH_RECHECK_INTERVAL = 5.0
 #: Compare-and-set attempts of one state append before it gives up.
 STATE_APPEND_ATTEMPTS = 20
 
-_KEY_SAFE = re.compile(r"^[-/_=.a-zA-Z0-9]+$")
 _DELETED = ("DEL", "PURGE")
-
-
-def result_key(kind: str, task_id: str) -> str:
-    """The KV key of ``kind`` (``result``/``progress``); unsafe ids are base64-encoded."""
-    if _KEY_SAFE.match(task_id) and not task_id.startswith(".") and ".." not in task_id:
-        return f"{kind}.{task_id}"
-    encoded = base64.urlsafe_b64encode(task_id.encode()).decode().rstrip("=")
-    return f"{kind}.b64_{encoded}"
 
 
 class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
@@ -97,10 +89,15 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
         self.client: Client | None = None
         self._kv: KeyValue | None = None
         self._workers = NATSWorkerRegistry(lambda: self.client, f"{bucket_name}_workers")
+        self._claims = NATSClaimStore(lambda: self.client, f"{bucket_name}_claims", result_ttl)
 
     def worker_registry(self) -> WorkerRegistry:
         """Worker heartbeats in the bucket ``<bucket_name>_workers`` (`taskiq_nats.workers`)."""
         return self._workers
+
+    def claim_store(self) -> ClaimStore:
+        """Claims in the bucket ``<bucket_name>_claims`` (`taskiq_nats.claims`)."""
+        return self._claims
 
     async def startup(self) -> None:
         """Connect and open (or create) the bucket."""

@@ -24,7 +24,7 @@ from taskiq.serializers import JSONSerializer
 
 from taskiq_nats import connection
 from taskiq_nats._errors import NOT_STARTED, ScheduleSourceError, nats_errors
-from taskiq_nats.result_backend import result_key
+from taskiq_nats.buckets import result_key
 
 logger = logging.getLogger("taskiq_nats")
 

@@ -11,7 +11,6 @@ between beats: keep ``--heartbeat-interval`` at 20 s or less.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from nats.aio.client import Client
@@ -21,8 +20,8 @@ from nats.js.kv import KeyValue
 from taskiq.control.workers import WorkerId, WorkerInfo, WorkerRegistry, sorted_live
 from taskiq.exceptions import ResultBackendError
 
-from taskiq_nats import connection
-from taskiq_nats._errors import NOT_STARTED, nats_errors
+from taskiq_nats._errors import nats_errors
+from taskiq_nats.buckets import LazyBucket
 
 #: Seconds the workers bucket keeps a record nobody rewrites (its ``max_age``).
 WORKERS_BUCKET_TTL = 60.0
@@ -32,11 +31,9 @@ class NATSWorkerRegistry(WorkerRegistry):
     """Heartbeats in the bucket ``bucket``, over a result backend's connection."""
 
     def __init__(self, client: Callable[[], Client | None], bucket: str) -> None:
-        self._client = client
         self.bucket = bucket
-        self._kv: KeyValue | None = None
-        self._opened_on: Client | None = None
-        self._lock = asyncio.Lock()
+        config = KeyValueConfig(bucket=bucket, ttl=WORKERS_BUCKET_TTL, storage=StorageType.MEMORY)
+        self._bucket = LazyBucket(client, config)
 
     async def publish(self, info: WorkerInfo) -> None:
         """Put the record under the worker's id."""
@@ -62,20 +59,7 @@ class NATSWorkerRegistry(WorkerRegistry):
         return sorted_live([info for info in records if info is not None])
 
     async def _open(self) -> KeyValue:
-        async with self._lock:
-            client = self._client()
-            if client is None:
-                raise ResultBackendError(NOT_STARTED)
-            if self._kv is None or self._opened_on is not client:  # (re)connected since
-                config = KeyValueConfig(
-                    bucket=self.bucket, ttl=WORKERS_BUCKET_TTL, storage=StorageType.MEMORY
-                )
-                with nats_errors(
-                    ResultBackendError, f"Cannot open or create the bucket {self.bucket!r}"
-                ):
-                    self._kv = await connection.open_bucket(client, config)
-                self._opened_on = client
-            return self._kv
+        return await self._bucket.open()
 
 
 async def _read(kv: KeyValue, key: str) -> WorkerInfo | None:

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.control.claims import ClaimStore
 from taskiq.control.task_states import TaskStateRecord, TaskStatus, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
@@ -40,6 +41,7 @@ from taskiq.result import TaskiqResult
 from taskiq.serializers import JSONSerializer
 from taskiq.serializers.model_codec import dump_model, load_model
 
+from taskiq_redis.claims import RedisClaimStore
 from taskiq_redis.coalesce import TurnBatcher
 from taskiq_redis.connection import UsesConnector, read_script
 from taskiq_redis.errors import translated
@@ -105,6 +107,10 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     def worker_registry(self) -> WorkerRegistry:
         """Worker heartbeats on this backend's Redis (`taskiq_redis.workers`)."""
         return RedisWorkerRegistry(lambda: self.redis, self.prefix_str)
+
+    def claim_store(self) -> ClaimStore:
+        """Claims on this backend's Redis (`taskiq_redis.claims`)."""
+        return RedisClaimStore(lambda: self.redis, self.prefix_str)
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""

@@ -21,6 +21,7 @@ from taskiq.brokers.shared_broker import async_shared_broker
 from taskiq.brokers.zmq_broker import ZeroMQBroker
 from taskiq.context import Context
 from taskiq.control import (
+    ClaimStore,
     DeadLetter,
     DeadLetterPage,
     DeadLetterStore,
@@ -36,6 +37,7 @@ from taskiq.control import (
     WorkerId,
     WorkerInfo,
     WorkerRegistry,
+    claims_of,
     dead_letters_of,
     queues_of,
     task_states_of,
@@ -103,6 +105,7 @@ __all__ = [
     "BrokerError",
     "BrokerMessage",
     "BrokerUnreachableError",
+    "ClaimStore",
     "Context",
     "DeadLetter",
     "DeadLetterPage",
@@ -162,6 +165,7 @@ __all__ = [
     "ZeroMQBroker",
     "__version__",
     "async_shared_broker",
+    "claims_of",
     "dead_letters_of",
     "gather",
     "queues_of",

@@ -31,6 +31,7 @@ from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
 from taskiq.control.workers import WorkerId
+from taskiq.driver_errors import one_line
 from taskiq.exceptions import NotSupportedError
 
 logger = logging.getLogger("taskiq.task_states")
@@ -271,13 +272,6 @@ async def record(broker: object, task_id: str, transition: TaskTransition) -> No
 def utc_now() -> datetime.datetime:
     """Now, aware, in UTC."""
     return datetime.datetime.now(datetime.timezone.utc)
-
-
-def one_line(error: BaseException) -> str:
-    """An error as ``Type: message`` on one line, short enough for a table."""
-    text = " ".join(str(error).split())
-    name = type(error).__name__
-    return f"{name}: {text}"[:500] if text else name
 
 
 def retrying(attempt: int, delay: float, error: BaseException) -> TaskTransition:

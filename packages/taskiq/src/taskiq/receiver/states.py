@@ -17,11 +17,11 @@ from taskiq.control.task_states import (
     TaskStatus,
     TaskTransition,
     on_dead_lettered,
-    one_line,
     recorder_of,
     utc_now,
 )
 from taskiq.control.workers import WorkerId
+from taskiq.driver_errors import one_line
 from taskiq.exceptions import NoResultError, TaskRejectedError
 
 if TYPE_CHECKING:  # pragma: no cover
