@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
+import os
 import subprocess
+import tempfile
 
 import redis
 
@@ -81,6 +84,12 @@ async def _cleanup_kafka(run_id: str) -> None:
         await admin.close()
 
 
+def _cleanup_sqlite(run_id: str) -> None:
+    """The run's file and its WAL (see ``bench_taskiq.SQLITE_FILE``)."""
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), f"{run_id}.sqlite3*")):
+        os.remove(path)
+
+
 def cleanup_run(run_id: str, broker: str) -> None:
     """Best effort: a failed cleanup must not hide the run's own result."""
     with contextlib.suppress(Exception):
@@ -92,3 +101,5 @@ def cleanup_run(run_id: str, broker: str) -> None:
             asyncio.run(_cleanup_nats(run_id))
         elif broker == "kafka":
             asyncio.run(_cleanup_kafka(run_id))
+        elif broker == "sqlite":
+            _cleanup_sqlite(run_id)

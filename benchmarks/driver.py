@@ -77,9 +77,13 @@ SCENARIOS = (
     Scenario("nats_drain", "drain", "nats", 10_000, 100, ("rate",)),
     Scenario("kafka_drain", "drain", "kafka", 10_000, 100, ("rate",)),
     Scenario("redis_iobound", "iobound", "redis", 2_000, 50, ("rate",)),
+    Scenario("sqlite_drain", "drain", "sqlite", 10_000, 100, ("rate", "rss_after")),
+    Scenario("sqlite_latency", "latency", "sqlite", 100, 10, ("p50_ms", "p99_ms", "rss_idle")),
 )
 
 TASKIQ_SCENARIOS = frozenset(s.key for s in SCENARIOS)
+#: Brokers upstream Taskiq does not have (taskiq_sqlite): this project only.
+THIS_ONLY = frozenset({"sqlite_drain", "sqlite_latency"})
 #: Celery and Dramatiq send synchronously: no "concurrent enqueue" for them.
 REDIS_PEER = frozenset({"redis_enqueue_seq", "redis_drain", "redis_latency"})
 
@@ -96,7 +100,7 @@ def all_systems(smoke: bool = False) -> list[System]:
     this_python = MAIN_PYTHON if smoke else venv_python("this")
     return [
         System("this", this_python, "bench_taskiq.py", TASKIQ_SCENARIOS),
-        System("taskiq", venv_python("taskiq"), "bench_taskiq.py", TASKIQ_SCENARIOS),
+        System("taskiq", venv_python("taskiq"), "bench_taskiq.py", TASKIQ_SCENARIOS - THIS_ONLY),
         System("celery", venv_python("celery"), "bench_celery.py", REDIS_PEER),
         System("dramatiq", venv_python("dramatiq"), "bench_dramatiq.py", REDIS_PEER),
         System("arq", venv_python("arq"), "bench_arq.py", ARQ_SCENARIOS, divisor=5),

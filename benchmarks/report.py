@@ -35,6 +35,8 @@ TITLES = {
     "nats_drain": "NATS JetStream drain, 1 worker process",
     "kafka_drain": "Kafka drain, 1 worker process",
     "redis_iobound": "Redis I/O-bound (sleep 0.1 s), 1 worker",
+    "sqlite_drain": "SQLite drain, 1 worker process",
+    "sqlite_latency": "SQLite kiq→wait_result()",
 }
 
 

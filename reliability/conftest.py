@@ -15,9 +15,14 @@ from collections.abc import Callable
 import pytest
 from taskiq_chaos.batch import Case, Outcome, run_cases
 from taskiq_chaos.config import BrokerKind
+from taskiq_chaos.servers import tansu_binary
 
 SERVICES: dict[BrokerKind, tuple[str, int]] = {"rabbitmq": ("rabbitmq", 5672)}
-BINARIES: dict[BrokerKind, str] = {"redis": "redis-server", "nats": "nats-server"}
+BINARIES: dict[BrokerKind, str] = {
+    "redis": "redis-server",
+    "nats": "nats-server",
+    "kafka": tansu_binary(),
+}
 
 
 def selected_cases(items: list[pytest.Item]) -> list[Case]:
@@ -58,7 +63,10 @@ def chaos_case(
     if kind in SERVICES:
         require_service(SERVICES[kind][0], "127.0.0.1", SERVICES[kind][1])
     if kind in BINARIES and shutil.which(BINARIES[kind]) is None:
-        pytest.skip(f"{BINARIES[kind]} is not installed; the {kind} scenarios start their own")
+        pytest.skip(
+            f"{BINARIES[kind]} is not installed (scripts/services installs tansu); "
+            f"the {kind} scenarios start a server of their own"
+        )
 
     def outcome() -> Outcome:
         outcomes: dict[Case, Outcome] = request.getfixturevalue("chaos_outcomes")

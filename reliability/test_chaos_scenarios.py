@@ -15,7 +15,7 @@ from taskiq_chaos.batch import Outcome, judge
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-BROKERS = ("redis", "rabbitmq", "nats")
+BROKERS = ("redis", "rabbitmq", "nats", "kafka")
 SCENARIOS = (
     "sigkill-child",
     "sigkill-group",
@@ -27,7 +27,7 @@ SCENARIOS = (
 )
 #: Issue 21 item 1 (absurd labels) on the brokers whose regression test is elsewhere:
 #: NATS runs it in test_chaos_regressions.py.
-EXTRA = (("redis", "absurd-labels"), ("rabbitmq", "absurd-labels"))
+EXTRA = (("redis", "absurd-labels"), ("rabbitmq", "absurd-labels"), ("kafka", "absurd-labels"))
 
 
 def _cases() -> list[object]:

@@ -2,7 +2,8 @@
 
 The same file serves both, because this project keeps Taskiq's public API: only the
 interpreter differs. It is also the worker module (``bench_taskiq:broker``); the
-environment picks the broker (BENCH_BROKER = redis | amqp | nats | kafka) and the queue.
+environment picks the broker (BENCH_BROKER = redis | amqp | nats | kafka | sqlite) and the
+queue. ``sqlite`` (this project only) keeps tasks and results in one file named after the run.
 
     python bench_taskiq.py SCENARIO N
 """
@@ -89,14 +90,27 @@ def _kafka_broker() -> AsyncBroker:
     return made
 
 
+#: The SQLite scenarios' file: the run id names it, so the driver can delete it.
+SQLITE_FILE = os.path.join(tempfile.gettempdir(), f"{RUN}.sqlite3")
+
+
+def _sqlite_broker() -> AsyncBroker:
+    from taskiq_sqlite import SQLiteBroker, SQLiteResultBackend
+
+    return SQLiteBroker(SQLITE_FILE, queue_name=QUEUE).with_result_backend(
+        SQLiteResultBackend(SQLITE_FILE, result_ex_time=600)
+    )
+
+
 def _broker() -> AsyncBroker:
     makers = {"redis": _redis_broker, "amqp": _amqp_broker, "nats": _nats_broker}
     makers["kafka"] = _kafka_broker
+    makers["sqlite"] = _sqlite_broker
     made = makers[KIND]()
     made = made.with_id_generator(_task_id)
     if os.environ.get("BENCH_TASK_STATES") == "off" and hasattr(made, "with_task_states"):
         made = made.with_task_states(False)  # this project only; upstream has no states
-    backend = _result_backend()
+    backend = None if KIND == "sqlite" else _result_backend()
     return made.with_result_backend(backend) if backend is not None else made
 
 
@@ -214,7 +228,8 @@ async def iobound(n: int) -> dict[str, Any]:
 
 async def latency(n: int) -> dict[str, Any]:
     """kiq -> wait_result() with default arguments, one at a time, worker idle otherwise."""
-    if broker.result_backend.__class__.__name__ != "RedisAsyncResultBackend":
+    pushed = {"RedisAsyncResultBackend", "SQLiteResultBackend"}
+    if broker.result_backend.__class__.__name__ not in pushed:
         raise SystemExit("no RedisAsyncResultBackend in this system's taskiq_redis")
     proc, _ = _worker(10**9, "latency")
     await broker.startup()

@@ -17,8 +17,8 @@ import time
 from collections import Counter
 from typing import Any
 
-import nats
 import pytest
+from nats.js.errors import NotFoundError
 from taskiq.acks import AckableMessage
 from taskiq.kicker import AsyncKicker
 from taskiq.testing.worker_registry_contract import eventually as until
@@ -123,32 +123,41 @@ async def test_messages_left_unread_through_a_blocked_loop_are_delivered_again_n
     await broker.startup()
     await sender.startup()
     messages = broker.listen()
+    first = asyncio.create_task(anext(messages))
     try:
-        first = asyncio.create_task(anext(messages))
-        await until(lambda: fetch_waiting(broker))
+        await until(lambda: fetch_waiting(sender))
         await AsyncKicker("record", sender, {}).kiq("stale")
         time.sleep(ACK_WAIT * 0.75)  # noqa: ASYNC251 - the stall under test
         message = await asyncio.wait_for(first, timeout=30)
         assert isinstance(message, AckableMessage)
-        info = await consumer_info(broker)
+        info = await consumer_of(sender)
         assert info.num_redelivered == 1, "the stale copy was handed to the receiver"
         assert "waited unread" in caplog.text
         await message.ack()  # type: ignore[misc]
-        assert (await consumer_info(broker)).num_ack_pending == 0
+        await until(lambda: settled(sender))
     finally:
+        if not first.done():
+            first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
         await messages.aclose()
         await sender.shutdown()
         await broker.shutdown()
 
 
-async def consumer_info(broker: PullBasedJetStreamBroker) -> Any:
-    client = await nats.connect(broker.servers)  # type: ignore[arg-type]
+async def consumer_of(peer: PullBasedJetStreamBroker) -> Any:
+    """The shared durable consumer as the server sees it, asked over ``peer``'s connection."""
+    assert peer.client is not None
+    return await peer.client.jetstream().consumer_info(peer.stream_name, peer.durable)
+
+
+async def fetch_waiting(peer: PullBasedJetStreamBroker) -> bool:
+    """True once a pull request of the consumer is waiting on the server."""
     try:
-        return await client.jetstream().consumer_info(broker.stream_name, broker.durable)
-    finally:
-        await client.close()
+        return bool((await consumer_of(peer)).num_waiting)
+    except NotFoundError:
+        return False  # the listener has not created the consumer yet
 
 
-async def fetch_waiting(broker: PullBasedJetStreamBroker) -> bool:
-    """True once the broker's pull request is waiting on the server."""
-    return bool((await consumer_info(broker)).num_waiting)
+async def settled(peer: PullBasedJetStreamBroker) -> bool:
+    """True once the consumer has no delivery waiting for an ack."""
+    return (await consumer_of(peer)).num_ack_pending == 0

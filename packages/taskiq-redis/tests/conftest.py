@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from taskiq_redis import RedisBroker
+from taskiq_redis import RedisAsyncResultBackend, RedisBroker
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SHARED_HOST = "127.0.0.1"
@@ -54,6 +54,20 @@ async def queue_name(redis_client: Redis) -> AsyncIterator[str]:
     keys = [key async for key in redis_client.scan_iter(match=f"*{name}*", count=1000)]
     if keys:
         await redis_client.delete(*keys)
+
+
+@pytest.fixture
+async def results_client(redis_url: str, queue_name: str) -> AsyncIterator[RedisBroker]:
+    """A started `RedisBroker` with a result backend prefixed by the test's queue name.
+
+    The control-plane contract suites that live on the result backend (workers,
+    claims) take it as their ``broker``.
+    """
+    backend = RedisAsyncResultBackend(redis_url, prefix_str=queue_name)
+    broker = RedisBroker(redis_url, queue_name=queue_name).with_result_backend(backend)
+    await broker.startup()
+    yield broker
+    await broker.shutdown()
 
 
 @pytest.fixture

@@ -27,6 +27,8 @@ def build_broker(config: ChaosConfig) -> AsyncBroker:
         return _redis(config)
     if config.kind == "rabbitmq":
         return _rabbitmq(config)
+    if config.kind == "kafka":
+        return _kafka(config)
     return _nats(config)
 
 
@@ -93,6 +95,36 @@ def _nats(config: ChaosConfig) -> AsyncBroker:
         ack_wait=config.redelivery_ms / 1000,
     )
     backend: Any = NATSKeyValueResultBackend(config.results_url, bucket_name=names["bucket"])
+    return broker.with_result_backend(backend)
+
+
+def kafka_names(queue: str) -> dict[str, str]:
+    """Topic and consumer group of a Kafka scenario (on a server of its own)."""
+    return {"topic": f"{queue}.tasks", "group": f"{queue}.workers"}
+
+
+#: Partitions of the Kafka task topic: one per worker child and to spare.
+KAFKA_PARTITIONS = 4
+
+
+def _kafka(config: ChaosConfig) -> AsyncBroker:
+    from taskiq_aio_kafka import AioKafkaBroker, Topic, TopicConfig
+    from taskiq_redis import RedisAsyncResultBackend
+
+    names = kafka_names(config.queue)
+    broker = AioKafkaBroker(
+        bootstrap_servers=config.broker_url,
+        kafka_topic=Topic(names["topic"], TopicConfig(num_partitions=KAFKA_PARTITIONS)),
+    )
+    # A SIGKILLed member leaves the group after its session timeout: the redelivery pace.
+    broker.configure_consumer(
+        group_id=names["group"],
+        session_timeout_ms=max(config.redelivery_ms * 3, 6000),
+        heartbeat_interval_ms=500,
+    )
+    backend: Any = RedisAsyncResultBackend(
+        config.results_url, prefix_str=config.queue, result_ex_time=3600
+    )
     return broker.with_result_backend(backend)
 
 

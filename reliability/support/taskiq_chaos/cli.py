@@ -42,7 +42,9 @@ async def run_direct(args: argparse.Namespace) -> int:
                 scenario = SCENARIOS.get(name) or KNOWN_FAILURES[name]
                 target = TARGETS[kind](Path(tmp) / kind / name)
                 if name == "server-restart" and not target.restartable:
-                    print(f"{kind:<9} {name:<22} (shared server: a connection drop instead)")
+                    print(
+                        f"{kind:<9} {name:<22} (server not restartable: a connection drop instead)"
+                    )
                 report = await run_scenario(
                     target, scenario, name, Path(tmp) / kind / name, options
                 )

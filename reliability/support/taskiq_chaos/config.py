@@ -17,7 +17,7 @@ ENV_VAR = "TASKIQ_CHAOS_CONFIG"
 #: The shared Redis, where task runs are recorded (never restarted, never proxied).
 RECORD_URL = "redis://127.0.0.1:6379/0"
 
-BrokerKind = Literal["redis", "rabbitmq", "nats"]
+BrokerKind = Literal["redis", "rabbitmq", "nats", "kafka"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class ChaosConfig:
     results_url: str
     queue: str
     record_key: str
-    #: Redis ``idle_timeout`` / NATS ``ack_wait``, in ms: how soon a dead worker's task returns.
+    #: Redis ``idle_timeout`` / NATS ``ack_wait`` / Kafka session timeout, in ms: how soon a
+    #: dead worker's task returns.
     redelivery_ms: int = 2000
     #: RabbitMQ prefetch (``qos``) per worker.
     qos: int = 10

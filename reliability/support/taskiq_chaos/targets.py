@@ -1,8 +1,9 @@
 """One broker under test: its servers, the proxy in front of them, a client, raw access.
 
-Redis and NATS get servers of their own on free ports (restartable); RabbitMQ
-uses the shared server on :5672 with queue and exchange names unique to the
-scenario, and is never restarted. The worker always reaches its server through
+Redis and NATS get servers of their own on free ports (restartable); Kafka a
+tansu of its own (in memory: never restarted); RabbitMQ uses the shared server
+on :5672 with queue and exchange names unique to the scenario, and is never
+restarted. The worker always reaches its server through
 a `PartitionProxy`; the scenario's client, its raw pushes and its inspections
 go straight to the server.
 """
@@ -17,14 +18,15 @@ from typing import Any
 
 import aio_pika
 import nats
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from redis.asyncio import Redis
-from taskiq import AsyncBroker
+from taskiq import AsyncBroker, dead_letters_of
 from taskiq_nats.buckets import result_key
 
-from taskiq_chaos.brokers import build_broker, nats_names, rabbit_names
+from taskiq_chaos.brokers import build_broker, kafka_names, nats_names, rabbit_names
 from taskiq_chaos.config import RECORD_URL, BrokerKind, ChaosConfig
 from taskiq_chaos.proxy import PartitionProxy
-from taskiq_chaos.servers import NatsServer, PrivateServer, RedisServer
+from taskiq_chaos.servers import NatsServer, PrivateServer, RedisServer, TansuServer
 
 RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -304,8 +306,96 @@ class RabbitTarget(Target):
                     await channel.exchange_delete(name)
 
 
+class KafkaTarget(Target):
+    """A private tansu that advertises the proxy's port; results on the shared Redis.
+
+    The client bootstraps from the server itself but, like every Kafka client,
+    then talks to the advertised address: the proxy. Scenarios send everything
+    before a fault, so only the worker is ever cut off.
+    """
+
+    kind: BrokerKind = "kafka"
+
+    def __init__(self, directory: Path, redelivery_ms: int = 2000, qos: int = 10) -> None:
+        super().__init__(directory, redelivery_ms, qos)
+        self.tansu = TansuServer(directory / "kafka")
+        self.server = self.tansu
+        self.names = kafka_names(self.queue)
+
+    @property
+    def restartable(self) -> bool:
+        return False  # memory storage: a restart would lose everything, not test anything
+
+    def worker_url(self) -> str:
+        assert self.proxy is not None
+        return f"127.0.0.1:{self.proxy.port}"
+
+    def results_urls(self) -> tuple[str, str]:
+        return RECORD_URL, RECORD_URL
+
+    async def start(self) -> None:
+        self.proxy = PartitionProxy(self.tansu.port)
+        self.proxy.start()
+        self.tansu.advertised_port = self.proxy.port
+        await asyncio.to_thread(self.tansu.start)
+        self.client = build_broker(self.client_config())
+        await self.client.startup()
+
+    async def push_raw(self, payload: bytes, extra: dict[str, Any] | None = None) -> None:
+        """Produce to the task topic; ``extra["headers"]`` are (name, bytes) Kafka headers."""
+        headers = (extra or {}).get("headers")
+        producer = AIOKafkaProducer(bootstrap_servers=self.direct_url(), acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(self.names["topic"], payload, headers=headers)
+        finally:
+            await producer.stop()
+
+    async def backlog(self) -> int:
+        """Records of the task topic at or after the group's committed positions.
+
+        Counted by reading them: tansu's end offsets (ListOffsets) can lag behind
+        the records it holds, so "end minus committed" is not trusted here.
+        """
+        group = AIOKafkaConsumer(
+            bootstrap_servers=self.direct_url(),
+            group_id=self.names["group"],
+            enable_auto_commit=False,
+        )
+        reader = AIOKafkaConsumer(bootstrap_servers=self.direct_url(), enable_auto_commit=False)
+        await group.start()
+        await reader.start()
+        try:
+            await group.topics()  # load the metadata
+            numbers = group.partitions_for_topic(self.names["topic"]) or set()
+            partitions = [TopicPartition(self.names["topic"], n) for n in sorted(numbers)]
+            positions = {p: await group.committed(p) for p in partitions}
+            reader.assign(partitions)
+            for partition, position in positions.items():
+                if position is None:
+                    reader.seek_to_beginning(partition)
+                else:
+                    reader.seek(partition, position)
+            left = 0
+            while batch := await reader.getmany(timeout_ms=1000, max_records=10_000):
+                left += sum(len(records) for records in batch.values())
+            return left
+        finally:
+            await reader.stop()
+            await group.stop()
+
+    async def dead_letter_count(self) -> int:
+        assert self.client is not None
+        return await dead_letters_of(self.client).count()
+
+    async def storage_now(self) -> int:
+        """A server of our own in memory: messages left in the task topic."""
+        return await self.backlog()
+
+
 TARGETS: dict[str, type[Target]] = {
     "redis": RedisTarget,
     "rabbitmq": RabbitTarget,
     "nats": NatsTarget,
+    "kafka": KafkaTarget,
 }

@@ -8,7 +8,7 @@ Keys live under ``<prefix>:claims:``, one key each (fine on Redis Cluster).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from taskiq.control.claims import ClaimStore, check_ttl
@@ -70,3 +70,14 @@ class RedisClaimStore(ClaimStore):
     async def holder(self, key: str) -> str | None:
         raw = await self._client().get(claim_key(self.prefix, key))
         return None if raw is None else _text(raw)
+
+    async def holders(self, keys: Sequence[str]) -> list[str | None]:
+        """The holders of many keys in one round trip: a pipeline of GETs (Cluster-safe).
+
+        The workers read the cancellation requests of all their running tasks with it.
+        """
+        async with self._client().pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.get(claim_key(self.prefix, key))
+            raw = await pipe.execute()
+        return [None if value is None else _text(value) for value in raw]

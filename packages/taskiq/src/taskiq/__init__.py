@@ -21,6 +21,7 @@ from taskiq.brokers.shared_broker import async_shared_broker
 from taskiq.brokers.zmq_broker import ZeroMQBroker
 from taskiq.context import Context
 from taskiq.control import (
+    CancelOutcome,
     ClaimStore,
     DeadLetter,
     DeadLetterPage,
@@ -64,6 +65,7 @@ from taskiq.exceptions import (
     SendTaskError,
     SharedBrokerListenError,
     SharedBrokerSendTaskError,
+    TaskCancelledError,
     TaskiqError,
     TaskiqResultTimeoutError,
     TaskRejectedError,
@@ -105,6 +107,7 @@ __all__ = [
     "BrokerError",
     "BrokerMessage",
     "BrokerUnreachableError",
+    "CancelOutcome",
     "ClaimStore",
     "Context",
     "DeadLetter",
@@ -140,6 +143,7 @@ __all__ = [
     "SupportsQueueInspection",
     "SupportsTaskStates",
     "SupportsWorkerRegistry",
+    "TaskCancelledError",
     "TaskProgress",
     "TaskRejectedError",
     "TaskState",

@@ -8,7 +8,7 @@ from typing import NoReturn, Protocol
 # Imported at run time, not under TYPE_CHECKING: the dependency injector reads
 # these annotations of ``Context.__init__`` when a task asks for a Context.
 from taskiq.abc.broker import AsyncBroker
-from taskiq.exceptions import NoResultError, TaskRejectedError
+from taskiq.exceptions import NoResultError, TaskCancelledError, TaskRejectedError
 from taskiq.message import TaskiqMessage
 from taskiq.state import TaskiqState
 
@@ -68,6 +68,23 @@ class Context:
         waiting client does not wait forever. Raises `TaskRejectedError`.
         """
         raise TaskRejectedError
+
+    @property
+    def cancelled(self) -> bool:
+        """True once a request to cancel this running task has reached its worker.
+
+        For sync tasks, which cannot be interrupted: poll it and return (or call
+        `raise_if_cancelled`). The outcome is stored as cancelled either way. An
+        async task is cancelled at its next await as well. See docs/task-control.md.
+        """
+        from taskiq.receiver.cancelling import cancel_delivered
+
+        return cancel_delivered(self.message.task_id)
+
+    def raise_if_cancelled(self) -> None:
+        """Raise `TaskCancelledError` if `cancelled`: one call per loop of a sync task."""
+        if self.cancelled:
+            raise TaskCancelledError(task_id=self.message.task_id)
 
     async def ack(self) -> None:
         """Acknowledge the delivery now; for ``ack_type="manual"``. Later calls do nothing."""

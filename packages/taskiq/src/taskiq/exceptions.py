@@ -20,6 +20,7 @@
     ├── SecurityError                     a payload tried to name unsafe code
     ├── ScheduledTaskCancelledError       a schedule source vetoed one firing
     ├── TaskRejectedError                 the task rejected its own message
+    ├── TaskCancelledError                the task was cancelled (``task.cancel()``)
     ├── ScheduleError                     a schedule is malformed
     └── NotSupportedError                 this broker/backend cannot do that operation
 
@@ -233,6 +234,18 @@ class TaskRejectedError(TaskiqError):
     __template__ = (
         "The task rejected its message; it will not be retried "
         "(brokers with dead-lettering keep it in the dead-letter queue)."
+    )
+
+
+class TaskCancelledError(TaskiqError):
+    """The task was cancelled (``task.cancel()``, ``taskiq cancel``): its stored outcome.
+
+    ``raise_for_error()`` raises it; it is never retried nor dead-lettered.
+    """
+
+    __template__ = (
+        "Task {task_id!r} was cancelled on request; it did not run to its end "
+        "(see docs/task-control.md)."
     )
 
 

@@ -8,6 +8,7 @@ from taskiq.exceptions import ResultGetError, TaskiqError
 
 if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.result_backend import AsyncResultBackend
+    from taskiq.control.cancellation import CancelOutcome
     from taskiq.control.task_states import TaskStateRecord
     from taskiq.depends.progress_tracker import TaskProgress
     from taskiq.result import TaskiqResult
@@ -73,6 +74,17 @@ class AsyncTaskiqTask(Generic[_ReturnType]):
         from taskiq.control.task_states import task_states_of
 
         return await task_states_of(self.result_backend).get_task_state(self.task_id)
+
+    async def cancel(self) -> CancelOutcome:
+        """Ask that this task never starts, or stops if it runs (docs/task-control.md).
+
+        Returns `CancelOutcome.REQUESTED`, or says that the task had already
+        finished, was already cancelled, or is unknown; never raises for those.
+        Raises `NotSupportedError` when the result backend cannot hold claims.
+        """
+        from taskiq.control.cancellation import request_cancel
+
+        return await request_cancel(self.result_backend, self.task_id)
 
     def __repr__(self) -> str:
         return f"AsyncTaskiqTask(task_id={self.task_id!r})"

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.formatter import TaskiqFormatter
     from taskiq.abc.middleware import TaskiqMiddleware
     from taskiq.abc.serializer import TaskiqSerializer
+    from taskiq.control.cancellation import CancelOutcome
     from taskiq.control.task_states import TaskStateRecord
     from taskiq.decor import AsyncTaskiqDecoratedTask
     from taskiq.message import BrokerMessage
@@ -317,6 +318,12 @@ class AsyncBroker(ABC):
         from taskiq.control.task_states import task_states_of
 
         return await task_states_of(self.result_backend).get_task_state(task_id)
+
+    async def cancel(self, task_id: str) -> CancelOutcome:
+        """Cancel ``task_id`` as ``task.cancel()`` does (`taskiq.control.cancellation`)."""
+        from taskiq.control.cancellation import request_cancel
+
+        return await request_cancel(self.result_backend, task_id)
 
     def with_serializer(self, serializer: TaskiqSerializer) -> Self:
         """Encode messages with ``serializer`` (the default formatter uses it)."""

@@ -2,9 +2,11 @@
 
 One module per concept: `dead_letters` (and its reason vocabulary), `queues`
 (depth and purge), `workers` (heartbeats), `task_states`, `claims` (keys held by
-one owner for a while: what task control and the scheduler coordinate with). Events join it here.
+one owner for a while: what task control and the scheduler coordinate with), `cancellation`
+(requests to cancel a task and their `CancelOutcome`). Events join it here.
 """
 
+from taskiq.control.cancellation import CancelOutcome, cancel_store_of, request_cancel
 from taskiq.control.claims import ClaimStore, SupportsClaims, claims_of
 from taskiq.control.dead_letter_reasons import (
     REJECTED_BY_TASK,
@@ -53,6 +55,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MISSED_BEATS",
     "REJECTED_BY_TASK",
+    "CancelOutcome",
     "ClaimStore",
     "DeadLetter",
     "DeadLetterPage",
@@ -72,6 +75,7 @@ __all__ = [
     "WorkerId",
     "WorkerInfo",
     "WorkerRegistry",
+    "cancel_store_of",
     "claims_of",
     "dead_letters_of",
     "failed_times",
@@ -80,6 +84,7 @@ __all__ = [
     "on_dead_lettered",
     "queues_of",
     "reason_kind",
+    "request_cancel",
     "task_states_of",
     "unknown_task",
     "workers_of",

@@ -4,8 +4,8 @@ A task moves through `TaskStatus` values: ``queued`` (written cheaply by ``kiq``
 ``started`` (by the worker, naming it), ``retrying`` (by the retry middlewares,
 with the next attempt and when it runs), then ``succeeded`` / ``failed``, or
 ``dead_lettered`` (wherever a broker dead-letters it, through
-`taskiq.control.log_dead_lettered`). ``cancelled`` is reserved for cancellation;
-nothing writes it yet.
+`taskiq.control.log_dead_lettered`), or ``cancelled`` (the worker, on a request of
+`taskiq.control.cancellation`).
 
 Each change is a `TaskTransition` appended to the task's timeline; reading the
 state returns a `TaskStateRecord` (the timeline and what it adds up to). An id
@@ -45,7 +45,7 @@ class TaskStatus(str, Enum):
     RETRYING = "retrying"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-    #: Reserved for cancellation (a later issue); nothing records it yet.
+    #: Cancelled on request (`taskiq.control.cancellation`), before or while it ran.
     CANCELLED = "cancelled"
     DEAD_LETTERED = "dead_lettered"
 

@@ -30,7 +30,7 @@ from taskiq import task_log
 from taskiq.abc.middleware import TaskiqMiddleware
 from taskiq.context import TaskRequeuedError
 from taskiq.control import task_states
-from taskiq.exceptions import NoResultError, TaskRejectedError
+from taskiq.exceptions import NoResultError, TaskCancelledError, TaskRejectedError
 from taskiq.kicker import AsyncKicker
 from taskiq.message import TaskiqMessage
 from taskiq.middlewares._labels import label_bool, label_int
@@ -42,6 +42,7 @@ RETRIES_LABEL = "_retries"
 #: Control-flow outcomes that are never worth retrying.
 _NEVER_RETRIED: tuple[type[BaseException], ...] = (
     NoResultError,
+    TaskCancelledError,
     TaskRejectedError,
     TaskRequeuedError,
 )

@@ -72,7 +72,7 @@ def _sync_call(
     sync function as they reach async ones. A process pool gets the bare call:
     a context cannot be pickled.
     """
-    if isinstance(executor, ProcessPoolExecutor):
+    if isinstance(executor, ProcessPoolExecutor) or getattr(executor, "runs_in_processes", False):
         return functools.partial(func, *args, **kwargs)
     return functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
 

@@ -19,9 +19,15 @@ from taskiq.abc.broker import AsyncBroker, no_bound
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.context import TaskRequeuedError
 from taskiq.control.dead_letter_reasons import REJECTED_BY_TASK, malformed, unknown_task
-from taskiq.exceptions import NoResultError, TaskRejectedError, UnknownTaskError
+from taskiq.exceptions import (
+    NoResultError,
+    TaskCancelledError,
+    TaskRejectedError,
+    UnknownTaskError,
+)
 from taskiq.middlewares._labels import label_bool
 from taskiq.receiver.account import ShutdownAccount
+from taskiq.receiver.cancelling import DEFAULT_CANCEL_GRACE, CancelWatch, cancelled_result
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
 from taskiq.receiver.dispatch import Dispatcher
 from taskiq.receiver.run import TaskRunner, failed_result
@@ -53,6 +59,8 @@ class Receiver:
     - ``validate_params``: cast arguments to the annotated types.
     - ``propagate_exceptions``: throw a task's exception into its generator
       dependencies at teardown.
+    - ``cancel_grace``: seconds a cancelled sync task may run on before the worker
+      stops waiting for it (`taskiq.receiver.cancelling`); a number or its text.
     """
 
     def __init__(
@@ -68,6 +76,7 @@ class Receiver:
         on_exit: Callable[[Receiver], Awaitable[None] | None] | None = None,
         max_tasks_to_execute: int | None = None,
         wait_tasks_timeout: float | None = None,
+        cancel_grace: float | str = DEFAULT_CANCEL_GRACE,
     ) -> None:
         self.broker = broker
         self.executor = executor
@@ -85,6 +94,7 @@ class Receiver:
         self._runner = TaskRunner(broker, propagate_exceptions)
         self._states = StateRecords.of(broker)
         self._states_key = _states_key(broker)
+        self._cancels = CancelWatch.of(broker, lambda: self.executor, cancel_grace)
 
     # -- prefetch ------------------------------------------------------------
 
@@ -117,6 +127,7 @@ class Receiver:
             stop.cancel()
             await _aclose(iterator)
             await self._states.detach()
+            await self._cancels.close()
 
     async def _serve(
         self,
@@ -243,6 +254,8 @@ class Receiver:
             await delivery.ack()
         if self._states_key != _states_key(self.broker):  # reconfigured since
             self._refresh_states()
+        if self._cancels.active and await self._cancels.before_start(message):
+            return await self._skip_cancelled(message, delivery, ack_type)
         await self._states.started(message)
         message, result = await self._execute(task, message, delivery)
         if isinstance(result.error, TaskRequeuedError):
@@ -254,6 +267,19 @@ class Receiver:
         if isinstance(result.error, TaskRejectedError):
             await delivery.reject(REJECTED_BY_TASK)
         elif stored and ack_type is AcknowledgeType.WHEN_SAVED and not delivery.settled:
+            await delivery.ack()
+        return result
+
+    async def _skip_cancelled(
+        self,
+        message: TaskiqMessage,
+        delivery: Delivery,
+        ack_type: AcknowledgeType,
+    ) -> TaskiqResult[Any]:
+        """Store a cancelled outcome for a task that never starts, and ack its delivery."""
+        result = cancelled_result(message)
+        stored = await self._store(message, result)
+        if stored or ack_type is not AcknowledgeType.WHEN_SAVED:
             await delivery.ack()
         return result
 
@@ -300,19 +326,23 @@ class Receiver:
             logger.warning("pre_execute failed for task %s; it does not run.", message.task_id)
             result = failed_result(message, exc)
         else:
-            result = await self._runner.run(
+            run = self._runner.run(
                 task,
                 message,
                 executor=self.executor,
                 cast_types=self.validate_params,
                 delivery=delivery,
             )
+            if self._cancels.active:
+                is_async = self._runner.is_async(task, self.validate_params)
+                run = self._cancels.guard(message, run, is_async)
+            result = await run
         error = result.error
         if isinstance(error, TaskRequeuedError):
             return message, result
         if error is None:
             task_log.succeeded(message, result)
-        elif not isinstance(error, TaskRejectedError):
+        elif not isinstance(error, (TaskRejectedError, TaskCancelledError)):  # never retried
             with task_log.failure_report(message, result, error):
                 await chain.on_error(message, result, error)
         if chain.has("post_execute"):

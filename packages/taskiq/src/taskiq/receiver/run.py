@@ -89,6 +89,10 @@ class TaskRunner:
         cache.update(broker.custom_dependency_context)
         return cache
 
+    def is_async(self, task: AsyncTaskiqDecoratedTask[Any, Any], cast_types: bool) -> bool:
+        """Whether ``task`` runs on the event loop (else in the executor)."""
+        return self._plan_for(task, cast_types).is_async
+
     def _plan_for(self, task: AsyncTaskiqDecoratedTask[Any, Any], cast_types: bool) -> TaskPlan:
         plan = self._plans.get(task.task_name)
         overrides = self.broker.dependency_overrides

@@ -22,7 +22,7 @@ from taskiq.control.task_states import (
 )
 from taskiq.control.workers import WorkerId
 from taskiq.driver_errors import one_line
-from taskiq.exceptions import NoResultError, TaskRejectedError
+from taskiq.exceptions import NoResultError, TaskCancelledError, TaskRejectedError
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -73,12 +73,12 @@ class StateRecords:
         await self._write(message.task_id, transition)
 
     async def finished(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
-        """The task succeeded or failed (a retried or rejected run records nothing here)."""
+        """The task succeeded, failed or was cancelled (a retried or rejected run: nothing)."""
         error = result.error
         if isinstance(error, (NoResultError, TaskRejectedError)):
             return  # retrying (the middleware wrote it) or dead-lettered (the broker says so)
         transition = TaskTransition(
-            status=TaskStatus.SUCCEEDED if error is None else TaskStatus.FAILED,
+            status=_final_status(error),
             time=utc_now(),
             worker=WorkerId.current(),
             attempt=_attempt(message),
@@ -114,6 +114,12 @@ class _NoRecords(StateRecords):
 
 
 NO_RECORDS: StateRecords = _NoRecords()
+
+
+def _final_status(error: BaseException | None) -> TaskStatus:
+    if error is None:
+        return TaskStatus.SUCCEEDED
+    return TaskStatus.CANCELLED if isinstance(error, TaskCancelledError) else TaskStatus.FAILED
 
 
 def _attempt(message: TaskiqMessage) -> int:

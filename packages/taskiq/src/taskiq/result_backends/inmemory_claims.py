@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from taskiq.control.claims import ClaimStore, check_ttl
 
@@ -60,3 +61,7 @@ class InmemoryClaimStore(ClaimStore):
         now = time.monotonic()
         self._claims = {k: entry for k, entry in self._claims.items() if entry[1] > now}
         self._until_sweep = self._SWEEP_EVERY
+
+    async def holders(self, keys: Sequence[str]) -> list[str | None]:
+        """The holder of each key, in order (workers read cancellation requests so)."""
+        return [self._live(key) for key in keys]

@@ -43,6 +43,7 @@ class WorkerArgs:
     max_threadpool_threads: int | None = None
     use_process_pool: bool = False
     max_process_pool_processes: int | None = None
+    cancel_grace: float = 5.0
     max_tasks_per_child: int | None = None
     max_fails: int = -1
     shutdown_timeout: float = 5.0
@@ -207,6 +208,13 @@ def _add_concurrency_args(parser: ArgumentParser) -> None:
         type=positive_int,
         default=None,
         help="Processes of that pool in each child (None: one per CPU).",
+    )
+    parser.add_argument(
+        "--cancel-grace",
+        type=non_negative_float,
+        default=5.0,
+        help="Seconds a cancelled sync task may run on before the child stops waiting "
+        "(its pool process is ended with --use-process-pool).",
     )
 
 

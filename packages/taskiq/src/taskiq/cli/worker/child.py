@@ -140,6 +140,7 @@ def receiver_kwargs(args: WorkerArgs, executor: Executor) -> dict[str, Any]:
         "propagate_exceptions": not args.no_propagate_errors,
         "ack_type": args.ack_type,
         "wait_tasks_timeout": args.wait_tasks_timeout,
+        "cancel_grace": args.cancel_grace,
     }
     kwargs.update(dict(args.receiver_arg))
     return kwargs

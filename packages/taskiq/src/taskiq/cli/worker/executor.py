@@ -2,13 +2,16 @@
 
 Threads by default: sync functions doing I/O release the GIL. A process pool
 (``--use-process-pool``) suits CPU-bound functions; it starts its processes
-with ``spawn`` so that a pool never inherits locks held by the worker's threads.
+with ``spawn`` so that a pool never inherits locks held by the worker's threads,
+and replaces a process that was ended to stop a cancelled task (`process_pool`).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
+
+from taskiq.cli.worker.process_pool import ReplacingProcessPool
 
 
 def build_executor(
@@ -22,8 +25,5 @@ def build_executor(
     threads, one per CPU for processes).
     """
     if use_process_pool:
-        return ProcessPoolExecutor(
-            max_workers=max_processes,
-            mp_context=multiprocessing.get_context("spawn"),
-        )
+        return ReplacingProcessPool(max_processes, multiprocessing.get_context("spawn"))
     return ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="taskiq-sync")
