@@ -14,15 +14,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from taskiq_pg.asyncpg import AsyncpgBroker, AsyncpgResultBackend
+from taskiq_pg.asyncpg import AsyncpgBroker
 
 from conftest import require_service_at
 
 HOST, PORT = "127.0.0.1", 5432
 ADMIN_DSN = f"postgresql://postgres@{HOST}:{PORT}/postgres"
-TESTS_DIR = Path(__file__).parent
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from pg_conftest_helpers import make_broker  # noqa: E402
 
 
 async def _admin(sql: str) -> None:
@@ -47,13 +48,6 @@ def pg_dsn() -> Iterator[str]:
 def prefix() -> str:
     """A table prefix no other test uses."""
     return f"t{uuid.uuid4().hex[:10]}"
-
-
-def make_broker(dsn: str, prefix: str, **options: object) -> AsyncpgBroker:
-    """A broker (with a result backend) on the tables of ``prefix``."""
-    options.setdefault("poll_interval", 0.2)
-    broker = AsyncpgBroker(dsn, table_name=f"{prefix}_messages", **options)  # type: ignore[arg-type]
-    return broker.with_result_backend(AsyncpgResultBackend(dsn, table_name=f"{prefix}_results"))
 
 
 @pytest.fixture
