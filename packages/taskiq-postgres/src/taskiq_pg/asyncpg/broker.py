@@ -108,8 +108,12 @@ class AsyncpgBroker(AsyncBroker):
         pool = await asyncpg.create_pool(
             self.dsn, **{"min_size": 1, "max_size": 10, **self._connect_kwargs, **self._pool_kwargs}
         )
-        async with pool.acquire() as connection:
-            await migrate(connection, self.tables.version, self.tables.steps())
+        try:
+            async with pool.acquire() as connection:
+                await migrate(connection, self.tables.version, self.tables.steps())
+        except BaseException:
+            await pool.close()
+            raise
         self._pool = pool
 
     async def _start_listener(self) -> None:

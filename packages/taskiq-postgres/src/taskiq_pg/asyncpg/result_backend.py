@@ -73,8 +73,12 @@ class AsyncpgResultBackend(AsyncResultBackend[_ReturnType]):
     async def startup(self) -> None:
         """Open the pool and the LISTEN connection; create or migrate the tables."""
         pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=10, **self._connect_kwargs)
-        async with pool.acquire() as connection:
-            await migrate(connection, self.tables.version, self.tables.steps())
+        try:
+            async with pool.acquire() as connection:
+                await migrate(connection, self.tables.version, self.tables.steps())
+        except BaseException:
+            await pool.close()
+            raise
         self._pool = pool
 
     async def shutdown(self) -> None:
