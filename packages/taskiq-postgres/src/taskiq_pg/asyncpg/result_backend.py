@@ -63,6 +63,8 @@ class AsyncpgResultBackend(AsyncResultBackend[_ReturnType]):
         self._pool: Any = None
         self._listener: Listener | None = None
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._pending_states: list[tuple[str, bytes]] = []
+        self._states_written: asyncio.Future[None] | None = None
 
     @property
     def pool(self) -> Any:
@@ -189,10 +191,18 @@ class AsyncpgResultBackend(AsyncResultBackend[_ReturnType]):
         return dump_model(self.serializer, model)
 
     async def record_task_state(self, task_id: str, transition: TaskTransition) -> None:
-        await self.pool.execute(
-            f"INSERT INTO {self.tables.states} (task_id, transition) VALUES ($1, $2)",
-            task_id,
-            transition.to_json_bytes(),
+        """Append ``transition``; the states of one event-loop turn go in one round trip."""
+        self._pending_states.append((task_id, transition.to_json_bytes()))
+        if self._states_written is None:
+            self._states_written = asyncio.ensure_future(self._write_states())
+        await asyncio.shield(self._states_written)
+
+    async def _write_states(self) -> None:
+        await asyncio.sleep(0)  # let the other tasks of this turn add theirs
+        batch, self._pending_states = self._pending_states, []
+        self._states_written = None
+        await self.pool.executemany(
+            f"INSERT INTO {self.tables.states} (task_id, transition) VALUES ($1, $2)", batch
         )
 
     async def get_task_state(self, task_id: str) -> TaskStateRecord | None:
