@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from pg_conftest_helpers import worker_app_source
 from taskiq.testing.claim_contract import ClaimContract
 from taskiq.testing.dead_letter_contract import DeadLetterContract, OtherQueue
 from taskiq.testing.queue_contract import QueueRoutingContract
+from taskiq.testing.snippets import python_blocks
 from taskiq.testing.task_state_contract import TaskStateContract
 from taskiq.testing.worker_registry_contract import WorkerRegistryContract
 from taskiq_pg.asyncpg import AsyncpgBroker, AsyncpgResultBackend
@@ -25,6 +27,13 @@ class OnPostgres:
 
 
 class TestDeadLetters(OnPostgres, DeadLetterContract):
+    @pytest.fixture
+    def documented_fragments(self) -> list[tuple[str, str]]:
+        page = Path(__file__).parents[3] / "docs" / "brokers" / "postgres.md"
+        found = python_blocks(page, "page = await store.list(limit=100)")
+        assert found, page
+        return [(str(page), code) for code in found]
+
     @pytest.fixture
     async def other_queue(self, pg_dsn: str, prefix: str) -> AsyncIterator[OtherQueue]:
         other = AsyncpgBroker(
