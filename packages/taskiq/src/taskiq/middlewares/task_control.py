@@ -97,6 +97,7 @@ class TaskControlMiddleware(TaskiqMiddleware):
     async def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
         """Release or keep the unique key, then admit the task or defer it."""
         labels = message.labels
+        self._declared_limits(message)
         unique = labels.get(opt.UNIQUE_KEY)
         until = labels.get(opt.UNIQUE_UNTIL, "finished")
         if unique is not None and until == "queued":
@@ -122,6 +123,13 @@ class TaskControlMiddleware(TaskiqMiddleware):
             renewer.cancel()
         for key in self._held.pop(message.task_id, []):
             await self.claims.release(key, message.task_id)
+
+    def _declared_limits(self, message: TaskiqMessage) -> None:
+        """Limits declared on this worker's task apply also to calls sent by name."""
+        task = self.broker.find_task(message.task_name)
+        for name in (opt.RATE_LIMIT, opt.CONCURRENCY):
+            if task is not None and task.labels.get(name) is not None:
+                message.labels.setdefault(name, task.labels[name])
 
     # -- admission -------------------------------------------------------------
 
