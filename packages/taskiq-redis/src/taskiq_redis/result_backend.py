@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.control.claims import ClaimStore
+from taskiq.control.pacing import PaceStore
 from taskiq.control.task_states import TaskStateRecord, TaskStatus, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
@@ -50,6 +51,7 @@ from taskiq_redis.exceptions import (
     ExpireTimeMustBeMoreThanZeroError,
 )
 from taskiq_redis.keys import progress_key, result_key, results_channel, state_key
+from taskiq_redis.pacing import RedisPaceStore
 from taskiq_redis.readiness import ReadinessListener
 from taskiq_redis.workers import RedisWorkerRegistry
 
@@ -111,6 +113,10 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     def claim_store(self) -> ClaimStore:
         """Claims on this backend's Redis (`taskiq_redis.claims`)."""
         return RedisClaimStore(lambda: self.redis, self.prefix_str)
+
+    def pace_store(self) -> PaceStore:
+        """Rate-limit turns on this backend's Redis (`taskiq_redis.pacing`)."""
+        return RedisPaceStore(lambda: self.redis, self.prefix_str)
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""

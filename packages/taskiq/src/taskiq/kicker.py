@@ -11,7 +11,9 @@ from pydantic import ValidationError
 from typing_extensions import ParamSpec, Self, TypeVar
 
 from taskiq.binding import PlainBinder
+from taskiq.control import task_options
 from taskiq.control.task_states import TaskStatus, TaskTransition, record, utc_now
+from taskiq.control.unique_send import claim_unique, release_unique
 from taskiq.exceptions import ScheduleError, SendTaskError, UnknownTaskError
 from taskiq.message import BrokerMessage, TaskiqMessage
 from taskiq.task import AsyncTaskiqTask
@@ -57,6 +59,7 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         if binder is None and signature is not None:
             binder = PlainBinder(signature)
         self._binder = binder
+        self._unique = True
 
     def with_labels(self, **labels: Any) -> Self:
         """Add or override labels for this call only."""
@@ -71,6 +74,11 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
     def with_schedule_id(self, schedule_id: str) -> Self:
         """Use ``schedule_id`` when this call is scheduled with ``schedule_by_*``."""
         self.custom_schedule_id = schedule_id
+        return self
+
+    def with_unique(self, unique: bool) -> Self:
+        """``with_unique(False)`` sends this call even if a unique task with its key is pending."""
+        self._unique = unique
         return self
 
     def with_broker(self, broker: AsyncBroker) -> Self:
@@ -111,6 +119,17 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         """
         message = self._prepare_message(*args, **kwargs)
         broker = self.broker
+        first = await claim_unique(broker, message)
+        if first is not None:  # the same unique call is pending: nothing is sent
+            return AsyncTaskiqTask(first, result_backend=broker.result_backend)
+        try:
+            return await self._send(message)
+        except BaseException:
+            await release_unique(broker, message)
+            raise
+
+    async def _send(self, message: TaskiqMessage) -> AsyncTaskiqTask[Any]:
+        broker = self.broker
         if broker.middleware_chain.has("pre_send"):
             message = await broker.middleware_chain.pre_send(message)
         queued = TaskTransition(status=TaskStatus.QUEUED, time=utc_now())  # as it is sent
@@ -150,7 +169,9 @@ class AsyncKicker(Generic[_FuncParams, _ReturnType]):
         return TaskiqMessage(
             task_id=self.custom_task_id or self.broker.id_generator(),
             task_name=self.task_name,
-            labels=self.labels,
+            labels=task_options.resolve_labels(
+                self.task_name, labels, self.signature, args, kwargs, unique=self._unique
+            ),
             args=list(args),
             kwargs=kwargs,
         )

@@ -24,6 +24,7 @@ from typing_extensions import ParamSpec, Self
 # annotations of ``AsyncBroker.__init__`` when a task asks for ``AsyncBroker``.
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
+from taskiq.control import task_options
 from taskiq.events import TaskiqEvents
 from taskiq.middleware_chain import MiddlewareChain, as_async
 from taskiq.state import TaskiqState
@@ -244,6 +245,9 @@ class AsyncBroker(ABC):
     ) -> AsyncTaskiqDecoratedTask[_FuncParams, _ReturnType]:
         """Register ``func`` as a task without decorator syntax and return its wrapper."""
         name = task_name or default_task_name(func)
+        if task_options.has_control(labels):
+            task_options.check_declaration(name, labels)
+            self._ensure_task_control()
         decorated = self.decorator_class(
             broker=self,
             original_func=func,
@@ -252,6 +256,13 @@ class AsyncBroker(ABC):
         )
         self._register(name, decorated)
         return decorated
+
+    def _ensure_task_control(self) -> None:
+        """Add the middleware enforcing unique keys and limits, once (see task_control)."""
+        from taskiq.middlewares.task_control import TaskControlMiddleware
+
+        if not any(isinstance(m, TaskControlMiddleware) for m in self.middlewares):
+            self.add_middlewares(TaskControlMiddleware())
 
     def _register(self, name: str, task: AsyncTaskiqDecoratedTask[Any, Any]) -> None:
         if name in self.local_task_registry:

@@ -322,6 +322,8 @@ class Receiver:
         try:
             if chain.has("pre_execute"):
                 message = await chain.pre_execute(message)
+        except TaskRequeuedError as exc:  # a limit deferred it (taskiq.middlewares.task_control)
+            result = failed_result(message, exc)
         except Exception as exc:
             logger.warning("pre_execute failed for task %s; it does not run.", message.task_id)
             result = failed_result(message, exc)

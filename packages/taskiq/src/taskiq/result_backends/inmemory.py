@@ -8,6 +8,7 @@ from typing import Any
 
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.control.claims import ClaimStore
+from taskiq.control.pacing import InmemoryPaceStore, PaceStore
 from taskiq.control.task_states import TaskStateRecord, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
@@ -39,6 +40,7 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
         self._evicted: OrderedDict[str, None] = OrderedDict()
         self._workers = InmemoryWorkerRegistry()
         self._claims = InmemoryClaimStore()
+        self._pacing = InmemoryPaceStore()
         self.states: OrderedDict[str, list[TaskTransition]] = OrderedDict()
 
     def worker_registry(self) -> WorkerRegistry:
@@ -48,6 +50,10 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
     def claim_store(self) -> ClaimStore:
         """Claims held in this process (`taskiq.control.claims`)."""
         return self._claims
+
+    def pace_store(self) -> PaceStore:
+        """Rate-limit turns handed out in this process (`taskiq.control.pacing`)."""
+        return self._pacing
 
     async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
         """Store the result, evicting the oldest beyond the bound, and wake waiters."""
