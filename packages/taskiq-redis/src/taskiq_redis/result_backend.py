@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.control.events import EventFeed
 from taskiq.control.task_states import TaskStateRecord, TaskStatus, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
@@ -43,11 +44,18 @@ from taskiq.serializers.model_codec import dump_model, load_model
 from taskiq_redis.coalesce import TurnBatcher
 from taskiq_redis.connection import UsesConnector, read_script
 from taskiq_redis.errors import translated
+from taskiq_redis.events import RedisEventFeed
 from taskiq_redis.exceptions import (
     DuplicateExpireTimeSelectedError,
     ExpireTimeMustBeMoreThanZeroError,
 )
-from taskiq_redis.keys import progress_key, result_key, results_channel, state_key
+from taskiq_redis.keys import (
+    events_channel,
+    progress_key,
+    result_key,
+    results_channel,
+    state_key,
+)
 from taskiq_redis.readiness import ReadinessListener
 from taskiq_redis.workers import RedisWorkerRegistry
 
@@ -105,6 +113,10 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     def worker_registry(self) -> WorkerRegistry:
         """Worker heartbeats on this backend's Redis (`taskiq_redis.workers`)."""
         return RedisWorkerRegistry(lambda: self.redis, self.prefix_str)
+
+    def event_feed(self) -> EventFeed:
+        """The events feed on this backend's Redis pub/sub (`taskiq_redis.events`)."""
+        return RedisEventFeed(lambda: self.redis, events_channel(self.prefix_str))
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""

@@ -109,6 +109,9 @@ class AsyncBroker(ABC):
     #: Record task states (queued, started, ... see `taskiq.control.task_states`) in
     #: the result backend, when it keeps them. Off: ``broker.with_task_states(False)``.
     record_task_states: bool = True
+    #: Publish events (`taskiq.control.events`) through the result backend, when it
+    #: carries them; free while nobody subscribes. Off: ``broker.with_events(False)``.
+    publish_events: bool = True
 
     #: Tasks declared on `async_shared_broker`: every broker can run them.
     global_task_registry: ClassVar[dict[str, AsyncTaskiqDecoratedTask[Any, Any]]] = {}
@@ -307,6 +310,11 @@ class AsyncBroker(ABC):
     def with_task_states(self, enabled: bool = True) -> Self:
         """Record task states (the default) or not; see `taskiq.control.task_states`."""
         self.record_task_states = enabled
+        return self
+
+    def with_events(self, enabled: bool = True) -> Self:
+        """Publish events (the default) or not; see `taskiq.control.events`."""
+        self.publish_events = enabled
         return self
 
     async def get_task_state(self, task_id: str) -> TaskStateRecord | None:

@@ -2,7 +2,8 @@
 
 One module per concept: `dead_letters` (and its reason vocabulary), `queues`
 (depth and purge), `workers` (heartbeats), `task_states`, `claims` (keys held by
-one owner for a while: what task control and the scheduler coordinate with). Events join it here.
+one owner for a while: what task control and the scheduler coordinate with), `events`
+(the live feed of what workers do).
 """
 
 from taskiq.control.claims import ClaimStore, SupportsClaims, claims_of
@@ -22,6 +23,14 @@ from taskiq.control.dead_letters import (
     SupportsDeadLetters,
     dead_letters_of,
     log_dead_lettered,
+)
+from taskiq.control.events import (
+    Event,
+    EventFeed,
+    EventKind,
+    EventStream,
+    SupportsEvents,
+    events_of,
 )
 from taskiq.control.queues import (
     QueueDepth,
@@ -57,12 +66,17 @@ __all__ = [
     "DeadLetter",
     "DeadLetterPage",
     "DeadLetterStore",
+    "Event",
+    "EventFeed",
+    "EventKind",
+    "EventStream",
     "QueueDepth",
     "QueueInspector",
     "ReasonKind",
     "RunningTaskInfo",
     "SupportsClaims",
     "SupportsDeadLetters",
+    "SupportsEvents",
     "SupportsQueueInspection",
     "SupportsTaskStates",
     "SupportsWorkerRegistry",
@@ -74,6 +88,7 @@ __all__ = [
     "WorkerRegistry",
     "claims_of",
     "dead_letters_of",
+    "events_of",
     "failed_times",
     "log_dead_lettered",
     "malformed",

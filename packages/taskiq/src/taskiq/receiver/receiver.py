@@ -24,6 +24,7 @@ from taskiq.middlewares._labels import label_bool
 from taskiq.receiver.account import ShutdownAccount
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
 from taskiq.receiver.dispatch import Dispatcher
+from taskiq.receiver.events import TaskEvents
 from taskiq.receiver.run import TaskRunner, failed_result
 from taskiq.receiver.states import StateRecords
 from taskiq.receiver.stop import END, cancel_for_sure, next_or_end, unless_stopped
@@ -84,6 +85,7 @@ class Receiver:
         self.received = 0
         self._runner = TaskRunner(broker, propagate_exceptions)
         self._states = StateRecords.of(broker)
+        self._events = TaskEvents.of(broker)
         self._states_key = _states_key(broker)
 
     # -- prefetch ------------------------------------------------------------
@@ -106,6 +108,7 @@ class Receiver:
         stop = asyncio.ensure_future(finish_event.wait())
         self._refresh_states()
         self._states.attach()
+        self._events.attach()
         iterator = self.broker.listen()
         try:
             await self._serve(iterator, dispatcher, stop)
@@ -117,6 +120,7 @@ class Receiver:
             stop.cancel()
             await _aclose(iterator)
             await self._states.detach()
+            await self._events.detach()
 
     async def _serve(
         self,
@@ -238,12 +242,14 @@ class Receiver:
         task = self.broker.find_task(message.task_name)
         if task is None:
             await self._reject_unknown(delivery, message)
+        if self._states_key != _states_key(self.broker):  # reconfigured since
+            self._refresh_states()
+        self._events.received(message)
         ack_type = self._ack_type_for(task, message)
         if ack_type is AcknowledgeType.WHEN_RECEIVED:
             await delivery.ack()
-        if self._states_key != _states_key(self.broker):  # reconfigured since
-            self._refresh_states()
         await self._states.started(message)
+        self._events.started(message)
         message, result = await self._execute(task, message, delivery)
         if isinstance(result.error, TaskRequeuedError):
             await delivery.ack()  # the copy it sent replaces this delivery
@@ -269,6 +275,7 @@ class Receiver:
 
     def _refresh_states(self) -> None:
         self._states = StateRecords.of(self.broker)
+        self._events = TaskEvents.of(self.broker)
         self._states_key = _states_key(self.broker)
 
     def _ack_type_for(
@@ -321,6 +328,7 @@ class Receiver:
 
     async def _store(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> bool:
         """Store the result and run post_save; False if the backend failed."""
+        self._events.finished(message, result)
         if isinstance(result.error, NoResultError):
             return True  # a retry middleware sent the task again: its last attempt stores
         await self._states.finished(message, result)  # before the result: waiters see both
@@ -358,9 +366,9 @@ class Receiver:
         )
 
 
-def _states_key(broker: AsyncBroker) -> tuple[int, bool]:
-    """What decides where states go: the result backend and the broker's switch."""
-    return id(broker.result_backend), broker.record_task_states
+def _states_key(broker: AsyncBroker) -> tuple[int, bool, bool]:
+    """What decides where states and events go: the result backend and the switches."""
+    return id(broker.result_backend), broker.record_task_states, broker.publish_events
 
 
 async def _aclose(iterator: AsyncIterator[Any]) -> None:
