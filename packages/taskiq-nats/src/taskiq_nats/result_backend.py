@@ -28,6 +28,7 @@ from nats.js.kv import KeyValue
 from pydantic import ValidationError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
+from taskiq.control.events import EventFeed
 from taskiq.control.task_states import TaskStateRecord, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
@@ -44,6 +45,7 @@ from taskiq.serializers.model_codec import dump_model, load_model
 
 from taskiq_nats import connection
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
+from taskiq_nats.events import NATSEventFeed, events_subject
 from taskiq_nats.workers import NATSWorkerRegistry
 
 _ReturnType = TypeVar("_ReturnType")
@@ -101,6 +103,10 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
     def worker_registry(self) -> WorkerRegistry:
         """Worker heartbeats in the bucket ``<bucket_name>_workers`` (`taskiq_nats.workers`)."""
         return self._workers
+
+    def event_feed(self) -> EventFeed:
+        """Events on the subject ``taskiq.events.<bucket_name>`` (`taskiq_nats.events`)."""
+        return NATSEventFeed(lambda: self.client, events_subject(self.bucket_name))
 
     async def startup(self) -> None:
         """Connect and open (or create) the bucket."""
