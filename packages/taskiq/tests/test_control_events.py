@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import subprocess
+import sys
+import textwrap
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from taskiq import DummyResultBackend, InMemoryBroker, NotSupportedError, events_of
+from taskiq.cli.ops.events import line
 from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.heartbeat import Heartbeat
 from taskiq.control.event_buffer import BufferedEventStream
 from taskiq.control.event_publisher import EventPublisher, publisher_of
 from taskiq.control.events import Event, EventKind
+from taskiq.control.workers import WorkerId
 from taskiq.testing.events_contract import EventsContract, event, take
 
 
@@ -106,3 +113,59 @@ async def test_the_heartbeat_announces_online_and_offline() -> None:
     assert got[0].worker.index == 5
     assert got[0].extra == {"queues": [], "concurrency": 7}
     await broker.shutdown()
+
+
+def _events_cli(tmp_path: Path, source: str, *options: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "events_app.py").write_text(textwrap.dedent(source))
+    command = [sys.executable, "-m", "taskiq", "events", "events_app:broker"]
+    return subprocess.run(
+        [*command, "--app-dir", str(tmp_path), *options],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_taskiq_events_exits_2_when_the_backend_cannot(tmp_path: Path) -> None:
+    result = _events_cli(
+        tmp_path,
+        """
+        from taskiq import DummyResultBackend, InMemoryBroker
+        broker = InMemoryBroker().with_result_backend(DummyResultBackend())
+        """,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], "one line, no traceback"
+    assert "Events are not supported by DummyResultBackend" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--kind", "task-exploded"), "unknown event kind 'task-exploded'"),
+        (("--count", "-1"), "--count must be 0 (no limit) or more"),
+    ],
+)
+def test_taskiq_events_rejects_bad_options_in_one_line(
+    tmp_path: Path, options: tuple[str, ...], message: str
+) -> None:
+    result = _events_cli(
+        tmp_path, "from taskiq import InMemoryBroker\nbroker = InMemoryBroker()\n", *options
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], "one line, no traceback"
+    assert message in result.stderr
+
+
+def test_an_event_line_names_the_task_the_worker_and_the_details() -> None:
+    sent = Event(
+        kind=EventKind.TASK_FAILED,
+        time=datetime.datetime(2026, 12, 2, 12, 0, 1, 250000, tzinfo=datetime.timezone.utc),
+        task_id="abc",
+        task_name="add",
+        worker=WorkerId("box", 7, 0),
+        extra={"duration": 0.5, "error": "ValueError: x"},
+    )
+    assert line(sent) == (
+        "12:00:01.250 task-failed        add [abc] on box:7 #0 duration=0.500s error=ValueError: x"
+    )

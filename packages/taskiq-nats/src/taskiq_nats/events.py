@@ -1,6 +1,7 @@
 """The events feed on a NATS core subject: ``taskiq.events.<result bucket>``.
 
-Events (`taskiq.control.events`) are published as JSON, without JetStream: the feed is
+Events (`taskiq.control.events`) are published as JSON lines, one message per batch
+(`pack_events`), without JetStream: the feed is
 live, so nothing is stored. "Is anyone listening?" is a request on the subject's
 ``.watchers`` child, which every subscription answers: with nobody subscribed the
 server replies "no responders" at once, so the question costs one round trip and
@@ -18,7 +19,7 @@ from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NATSTimeoutError
 from taskiq.control.event_buffer import BufferedEventStream
-from taskiq.control.events import Event, EventFeed, EventStream
+from taskiq.control.events import Event, EventFeed, EventStream, pack_events, unpack_events
 from taskiq.exceptions import ResultBackendError
 
 from taskiq_nats._errors import NOT_STARTED, nats_errors
@@ -49,11 +50,11 @@ class NATSEventFeed(EventFeed):
         return client
 
     async def publish(self, events: Sequence[Event]) -> None:
-        """Publish every event (the client sends them together with its next flush)."""
+        """Publish the batch as one message (the client sends it with its next flush)."""
         client = self._connected()
         with nats_errors(ResultBackendError, "Cannot publish events"):
-            for event in events:
-                await client.publish(self.subject, event.to_bytes())
+            for message in pack_events(events):
+                await client.publish(self.subject, message)
 
     async def watched(self) -> bool:
         """Ask the subscriptions; "no responders" (or no answer in time) means nobody."""
@@ -69,8 +70,7 @@ class NATSEventFeed(EventFeed):
         client = self._connected()
 
         async def on_event(msg: Msg) -> None:
-            event = Event.read(msg.data)
-            if event is not None:
+            for event in unpack_events(msg.data):
                 stream.put(event)
 
         async def on_question(msg: Msg) -> None:

@@ -1,12 +1,13 @@
 """The events feed on Redis pub/sub: one channel per result-backend prefix.
 
-Events (`taskiq.control.events`) are published as JSON on ``<prefix_str>:taskiq:events``
-(``taskiq:events`` without a prefix, see `taskiq_redis.keys`); a batch goes in one
-pipeline. "Is anyone listening?" is ``PUBSUB NUMSUB`` on that channel. On Redis
-Cluster, which counts subscribers per node, the feed always answers yes and events
-are published one command each. Each subscription holds one connection and a reader
-task; a dropped connection is logged once and the reader subscribes again (events
-published meanwhile are lost: the feed is live, not a log).
+Events (`taskiq.control.events`) are published as JSON lines on
+``<prefix_str>:taskiq:events`` (``taskiq:events`` without a prefix, see
+`taskiq_redis.keys`); a worker's batch of one event-loop turn is one PUBLISH
+(`pack_events`). "Is anyone listening?" is ``PUBSUB NUMSUB`` on that channel. On
+Redis Cluster, which counts subscribers per node, the feed always answers yes. Each
+subscription holds one connection and a reader task; a dropped connection is logged
+once and the reader subscribes again (events published meanwhile are lost: the feed
+is live, not a log).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from taskiq.control.event_buffer import BufferedEventStream
-from taskiq.control.events import Event, EventFeed, EventStream
+from taskiq.control.events import Event, EventFeed, EventStream, pack_events, unpack_events
 
 from taskiq_redis.errors import TRANSIENT_ERRORS
 
@@ -37,16 +38,10 @@ class RedisEventFeed(EventFeed):
         self.channel = channel
 
     async def publish(self, events: Sequence[Event]) -> None:
-        """PUBLISH every event, in one pipeline on a plain or Sentinel client."""
+        """PUBLISH the batch as one message (more only past `EVENTS_PER_MESSAGE`)."""
         client = self._client()
-        if not isinstance(client, Redis):
-            for event in events:
-                await client.publish(self.channel, event.to_bytes())
-            return
-        async with client.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.publish(self.channel, event.to_bytes())
-            await pipe.execute()
+        for message in pack_events(events):
+            await client.publish(self.channel, message)
 
     async def watched(self) -> bool:
         """``PUBSUB NUMSUB`` of the channel is positive (always True on a cluster)."""
@@ -88,6 +83,5 @@ class RedisEventFeed(EventFeed):
                 continue
             pause = 0.05
             if message is not None and message.get("type") == "message":
-                event = Event.read(message["data"])
-                if event is not None:
+                for event in unpack_events(message["data"]):
                     stream.put(event)
