@@ -43,6 +43,7 @@ from taskiq_aio_kafka.dead_letter_methods import DeadLetterMethods
 from taskiq_aio_kafka.dead_letter_topic import DeadLetterTopic
 from taskiq_aio_kafka.errors import KAFKA_FAILURES, NOT_STARTED, kafka_errors
 from taskiq_aio_kafka.kicker import KEY_LABEL, TOPIC_LABEL, AioKafkaDecoratedTask
+from taskiq_aio_kafka.queues import KafkaQueueInspector
 from taskiq_aio_kafka.settler import RetryPolicy
 from taskiq_aio_kafka.topic import TopicType
 from taskiq_aio_kafka.topology import Topology
@@ -338,6 +339,23 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
             raise ListenError(reason=NOT_STARTED + " (in a worker process)")
         async for message in consumption.messages(lambda: self.delivery_room()):
             yield message
+
+    # -- queue inspection ------------------------------------------------
+
+    def queue_inspector(self) -> KafkaQueueInspector:
+        """Depth of the task topics: the consumer group's lag (`taskiq_aio_kafka.queues`)."""
+        return KafkaQueueInspector(
+            list(self.topology.topics),
+            self.consumer_options.get("group_id"),
+            self._started_admin,
+            self._dead_letter_consumer,
+            self.dead_letter_store,
+        )
+
+    def _started_admin(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            raise BrokerError(NOT_STARTED)
+        return self._admin
 
     # -- dead letters ----------------------------------------------------
 
