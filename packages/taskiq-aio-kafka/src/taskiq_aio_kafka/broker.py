@@ -28,6 +28,7 @@ from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerError, ListenError, SendTaskError
+from taskiq.fetch_budget import UNBOUNDED, FetchBudget
 from taskiq.message import BrokerMessage
 from taskiq.reconnect import ReconnectBackoff
 from taskiq.urls import mask_url
@@ -331,13 +332,17 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
 
     def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Yield each record as an `AckableMessage` (ack, reject and nack)."""
-        return self._listen()
+        return self.listen_with_budget(UNBOUNDED)
 
-    async def _listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+    async def listen_with_budget(
+        self,
+        budget: FetchBudget,
+    ) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """As `listen`, taking at most ``budget.room()`` records per fetch."""
         consumption = self._consumption
         if consumption is None:
             raise ListenError(reason=NOT_STARTED + " (in a worker process)")
-        async for message in consumption.messages(lambda: self.delivery_room()):
+        async for message in consumption.messages(budget.room):
             yield message
 
     # -- queue inspection ------------------------------------------------

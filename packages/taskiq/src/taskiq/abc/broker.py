@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from taskiq.abc.serializer import TaskiqSerializer
     from taskiq.control.task_states import TaskStateRecord
     from taskiq.decor import AsyncTaskiqDecoratedTask
+    from taskiq.fetch_budget import FetchBudget
     from taskiq.message import BrokerMessage
 
 _FuncParams = ParamSpec("_FuncParams")
@@ -84,7 +85,7 @@ def default_task_name(func: Callable[..., Any]) -> str:
 
 
 def no_bound() -> int | None:
-    """`AsyncBroker.delivery_room` when no receiver bounds it: fetch as the broker likes."""
+    """`AsyncBroker.delivery_room` when no budget bounds it: fetch as the broker likes."""
     return None
 
 
@@ -141,10 +142,10 @@ class AsyncBroker(ABC):
         self._started_steps: set[str] = set()
         self.dependency_overrides: dict[Any, Any] = {}
         self.custom_dependency_context: dict[Any, Any] = {}
-        #: Set by the receiver while it consumes `listen`: how many more deliveries it
-        #: can take right now (None: no bound). A broker that fetches in batches reads
-        #: at most this many, so nothing it fetched waits on a busy worker while
-        #: another could run it.
+        #: Compatibility view of the fetch budget for brokers that implement only
+        #: ``listen()`` (`taskiq.fetch_budget`): while the default `listen_with_budget`
+        #: serves them, the budget's room (None: no bound). New brokers implement
+        #: `listen_with_budget` and read the budget they are given instead.
         self.delivery_room: Callable[[], int | None] = no_bound
 
     # -- transport -------------------------------------------------------
@@ -156,6 +157,29 @@ class AsyncBroker(ABC):
     @abstractmethod
     def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Yield deliveries for this worker until the broker shuts down."""
+
+    async def listen_with_budget(
+        self,
+        budget: FetchBudget,
+    ) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """Yield deliveries, fetching at most ``budget.room()`` at a time.
+
+        The receiver opens the stream this way (through `taskiq.fetch_budget.listen_within`).
+        This default serves brokers that implement only `listen` (every broker written for
+        Taskiq): it yields from ``listen()`` and shows the room as `delivery_room` meanwhile.
+        A broker that fetches in batches overrides it and makes ``listen()`` return
+        ``self.listen_with_budget(UNBOUNDED)``.
+        """
+        self.delivery_room = budget.room
+        stream = self.listen()
+        try:
+            async for delivery in stream:
+                yield delivery
+        finally:
+            self.delivery_room = no_bound
+            aclose = getattr(stream, "aclose", None)  # a plain async iterator has none
+            if aclose is not None:
+                await aclose()
 
     def describe(self) -> dict[str, str]:
         """Where this broker reads and writes, in a few words, for the worker's banner.

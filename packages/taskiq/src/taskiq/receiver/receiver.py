@@ -15,11 +15,12 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from taskiq import task_log
-from taskiq.abc.broker import AsyncBroker, no_bound
+from taskiq.abc.broker import AsyncBroker
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.context import TaskRequeuedError
 from taskiq.control.dead_letter_reasons import REJECTED_BY_TASK, malformed, unknown_task
 from taskiq.exceptions import NoResultError, TaskRejectedError, UnknownTaskError
+from taskiq.fetch_budget import FetchBudget, listen_within
 from taskiq.middlewares._labels import label_bool
 from taskiq.receiver.account import ShutdownAccount
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
@@ -37,6 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger("taskiq.receiver")
 
 RawDelivery = bytes | str | AckableMessage
+#: Opens a broker's stream of deliveries under a budget (`taskiq.fetch_budget`).
+StreamSource = Callable[[AsyncBroker, FetchBudget], AsyncIterator[RawDelivery]]
 _QUIET_ERRORS = (MalformedMessageError, UnknownTaskError)
 
 
@@ -87,6 +90,9 @@ class Receiver:
         self._states = StateRecords.of(broker)
         self._events = TaskEvents.of(broker)
         self._states_key = _states_key(broker)
+        #: How `listen` opens the broker's stream; the worker wraps it with its task
+        #: limit and reconnects (`taskiq.cli.worker.fetching.steady_source`).
+        self.stream_source: StreamSource = listen_within
 
     # -- prefetch ------------------------------------------------------------
 
@@ -109,7 +115,7 @@ class Receiver:
         self._refresh_states()
         self._states.attach()
         self._events.attach()
-        iterator = self.broker.listen()
+        iterator = self.stream_source(self.broker, FetchBudget(dispatcher.room))
         try:
             await self._serve(iterator, dispatcher, stop)
         except BaseException:  # cancelled (or failed): abandon what still runs
@@ -157,19 +163,15 @@ class Receiver:
         Between a fetch returning and `Dispatcher.submit` nothing awaits, so a
         cancellation never drops a delivery the receiver has seen.
         """
-        self.broker.delivery_room = dispatcher.room
-        try:
-            while not self._received_enough():
-                await dispatcher.wait_for_room()
-                if not dispatcher.accepting:  # a slot freed after the stop: fetch no more
-                    return
-                delivery = await next_or_end(iterator)
-                if delivery is END:
-                    return
-                self.received += 1
-                dispatcher.submit(delivery)
-        finally:
-            self.broker.delivery_room = no_bound
+        while not self._received_enough():
+            await dispatcher.wait_for_room()
+            if not dispatcher.accepting:  # a slot freed after the stop: fetch no more
+                return
+            delivery = await next_or_end(iterator)
+            if delivery is END:
+                return
+            self.received += 1
+            dispatcher.submit(delivery)
 
     def _received_enough(self) -> bool:
         limit = self.max_tasks_to_execute
