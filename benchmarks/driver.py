@@ -72,6 +72,42 @@ SCENARIOS = (
         ("rate",),
         env=(("BENCH_TASK_STATES", "off"),),
     ),
+    Scenario(
+        "redis_drain_events_off",
+        "drain",
+        "redis",
+        20_000,
+        100,
+        ("rate",),
+        env=(("BENCH_EVENTS", "off"),),
+    ),
+    Scenario(
+        "redis_drain_events_watched",
+        "drain",
+        "redis",
+        20_000,
+        100,
+        ("rate",),
+        env=(("BENCH_EVENTS", "watched"),),
+    ),
+    Scenario(
+        "redis_drain_heartbeat_off",
+        "drain",
+        "redis",
+        20_000,
+        100,
+        ("rate",),
+        env=(("BENCH_HEARTBEAT", "0"),),
+    ),
+    Scenario(
+        "redis_drain_heartbeat_fast",
+        "drain",
+        "redis",
+        20_000,
+        100,
+        ("rate",),
+        env=(("BENCH_HEARTBEAT", "0.1"),),
+    ),
     Scenario("redis_latency", "latency", "redis", 100, 10, ("p50_ms", "p99_ms", "rss_idle")),
     Scenario("amqp_drain", "drain", "amqp", 10_000, 100, ("rate",)),
     Scenario("nats_drain", "drain", "nats", 10_000, 100, ("rate",)),
@@ -88,7 +124,18 @@ THIS_ONLY = frozenset({"sqlite_drain", "sqlite_latency"})
 REDIS_PEER = frozenset({"redis_enqueue_seq", "redis_drain", "redis_latency"})
 
 ARQ_SCENARIOS = REDIS_PEER | {"redis_enqueue_conc", "redis_iobound"}
-SCALED = frozenset({"redis_drain", "redis_drain_states_off", "redis_iobound", "redis_latency"})
+SCALED = frozenset(
+    {
+        "redis_drain",
+        "redis_drain_states_off",
+        "redis_drain_events_off",
+        "redis_drain_events_watched",
+        "redis_drain_heartbeat_off",
+        "redis_drain_heartbeat_fast",
+        "redis_iobound",
+        "redis_latency",
+    }
+)
 
 
 def all_systems(smoke: bool = False) -> list[System]:

@@ -11,11 +11,13 @@ queue. ``sqlite`` (this project only) keeps tasks and results in one file named 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,8 @@ def _broker() -> AsyncBroker:
     made = made.with_id_generator(_task_id)
     if os.environ.get("BENCH_TASK_STATES") == "off" and hasattr(made, "with_task_states"):
         made = made.with_task_states(False)  # this project only; upstream has no states
+    if os.environ.get("BENCH_EVENTS") == "off" and hasattr(made, "with_events"):
+        made = made.with_events(False)  # this project only; upstream has no events
     backend = None if KIND == "sqlite" else _result_backend()
     return made.with_result_backend(backend) if backend is not None else made
 
@@ -200,6 +204,9 @@ def _worker(n: int, tag: str) -> tuple[Any, Path]:
     mark_path = Path(tempfile.mkdtemp(prefix=f"{RUN}-")) / f"{tag}.json"
     env = worker_env(mark_path, n, {"PYTHONPATH": str(HERE), "BENCH_QUEUE": QUEUE})
     cmd = [sys.executable, "-m", "taskiq", "worker", "bench_taskiq:broker", "--workers", "1"]
+    heartbeat = os.environ.get("BENCH_HEARTBEAT")
+    if heartbeat is not None and hasattr(broker, "with_events"):  # this project only
+        cmd += ["--heartbeat-interval", heartbeat]
     return start_worker(cmd, env, str(HERE)), mark_path
 
 
@@ -207,13 +214,47 @@ async def _drain(task: Any, n: int, tag: str) -> dict[str, Any]:
     await broker.startup()
     await _kiq_many(task, n)
     await broker.shutdown()
-    proc, mark_path = _worker(n, tag)
-    try:
-        times = wait_for_file(mark_path, 600, proc)
-        rss = tree_rss_mb(proc.pid)
-    finally:
-        stop_worker(proc)
-    return {"rate": (n - 1) / (times["last"] - times["first"]), "rss_after": rss["max"]}
+    async with _events_watcher() as seen:
+        proc, mark_path = _worker(n, tag)
+        try:
+            times = await asyncio.to_thread(wait_for_file, mark_path, 600, proc)
+            rss = tree_rss_mb(proc.pid)
+        finally:
+            stop_worker(proc)
+    result = {"rate": (n - 1) / (times["last"] - times["first"]), "rss_after": rss["max"]}
+    if seen:
+        result["events"] = seen[0]
+    return result
+
+
+@contextlib.asynccontextmanager
+async def _events_watcher() -> AsyncIterator[list[int]]:
+    """With BENCH_EVENTS=watched (this project only), subscribe to the events during a drain.
+
+    Yields a list that holds the count of events seen once the block ends (empty otherwise).
+    """
+    seen: list[int] = []
+    if os.environ.get("BENCH_EVENTS") != "watched" or not hasattr(broker, "with_events"):
+        yield seen
+        return
+    from taskiq import events_of
+
+    await broker.startup()
+    count = 0
+
+    async def consume(stream: Any) -> None:
+        nonlocal count
+        async for _ in stream:
+            count += 1
+
+    async with await events_of(broker).subscribe() as stream:
+        reader = asyncio.ensure_future(consume(stream))
+        try:
+            yield seen
+        finally:
+            reader.cancel()
+    await broker.shutdown()
+    seen.append(count)
 
 
 async def drain(n: int) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The worker's wrapper around ``broker.listen()``: fetch limit and sure cancellation."""
+"""The worker's wrapper around the broker's stream: fetch limit, the fetch budget, sure
+cancellation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 from recording_broker import RecordingBroker
 from taskiq import AckableMessage, AsyncBroker, BrokerMessage, Receiver
 from taskiq.api import run_receiver_task
-from taskiq.cli.worker.fetching import steady_listen
+from taskiq.cli.worker.fetching import steady_source
+from taskiq.fetch_budget import UNBOUNDED, FetchBudget, listen_within
 
 
 class ScriptedBroker(AsyncBroker):
@@ -43,12 +45,12 @@ class ScriptedBroker(AsyncBroker):
 async def test_the_stream_ends_after_the_limit_and_says_so_once() -> None:
     broker = ScriptedBroker([b"1", b"2", b"3", b"4"])
     announced: list[str] = []
-    with steady_listen(broker, limit=2, on_limit=lambda: announced.append("limit")):
-        received = [item async for item in broker.listen()]
+    source = steady_source(limit=2, on_limit=lambda: announced.append("limit"))
+    received = [item async for item in source(broker, UNBOUNDED)]
     assert received == [b"1", b"2"]
     assert announced == ["limit"]
     assert broker.closed
-    assert "listen" not in vars(broker)  # the broker's own listen is back
+    assert "listen" not in vars(broker)  # the broker is left as it is
 
 
 async def test_receiver_stops_although_the_driver_loses_a_cancellation() -> None:
@@ -144,7 +146,71 @@ async def test_a_child_near_its_task_limit_lets_brokers_fetch_only_what_is_left(
 
     for _ in range(5):
         await quick.kiq()
-    with steady_listen(broker, limit=3):
-        await asyncio.wait_for(Receiver(broker, max_async_tasks=10).listen(asyncio.Event()), 10)
+    receiver = Receiver(broker, max_async_tasks=10)
+    receiver.stream_source = steady_source(limit=3)
+    await asyncio.wait_for(receiver.listen(asyncio.Event()), 10)
     assert broker.rooms == [3, 2, 1]
     assert broker.delivery_room() is None
+
+
+class BudgetBroker(RecordingBroker):
+    """Reads the budget it is given (as brokers that fetch in batches do)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rooms: list[int | None] = []
+
+    def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+        return self.listen_with_budget(UNBOUNDED)
+
+    async def listen_with_budget(
+        self, budget: FetchBudget
+    ) -> AsyncGenerator[bytes | AckableMessage, None]:
+        for message in self.sent:
+            self.rooms.append(budget.room())
+            yield message.message
+
+
+async def test_a_budget_aware_broker_reads_the_budget_it_is_given() -> None:
+    broker = BudgetBroker()
+
+    @broker.task
+    async def quick() -> None:
+        return None
+
+    for _ in range(5):
+        await quick.kiq()
+    receiver = Receiver(broker, max_async_tasks=10)
+    receiver.stream_source = steady_source(limit=3)
+    await asyncio.wait_for(receiver.listen(asyncio.Event()), 10)
+    assert broker.rooms == [3, 2, 1]
+    assert broker.delivery_room() is None, "no side channel is set for it"
+    assert [item async for item in broker.listen()] == [m.message for m in broker.sent]
+    assert broker.rooms[3:] == [None] * 5, "listen() alone is unbounded"
+
+
+async def test_an_override_of_listen_below_a_budget_aware_broker_is_not_bypassed() -> None:
+    class Wrapped(BudgetBroker):
+        async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+            yield b"wrapped"
+
+    broker = Wrapped()
+    budget = FetchBudget(lambda: 7)
+    assert [item async for item in listen_within(broker, budget)] == [b"wrapped"]
+    patched = BudgetBroker()
+
+    async def instance_listen() -> AsyncGenerator[bytes, None]:
+        yield b"patched"
+
+    patched.listen = instance_listen  # type: ignore[method-assign]
+    assert [item async for item in listen_within(patched, budget)] == [b"patched"]
+
+
+def test_a_budget_caps_a_batch_and_a_limit_caps_the_budget() -> None:
+    assert UNBOUNDED.room() is None
+    assert UNBOUNDED.capped(50) == 50
+    three = FetchBudget(lambda: 3)
+    assert three.capped(50) == 3
+    assert three.capped(0) == 1
+    assert three.within(lambda: 2).room() == 2
+    assert UNBOUNDED.within(lambda: 0).room() == 1, "never asks for nothing"

@@ -28,6 +28,7 @@ from taskiq.abc.broker import AsyncBroker
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.exceptions import BrokerError, ListenError, SendTaskError
+from taskiq.fetch_budget import UNBOUNDED, FetchBudget
 from taskiq.message import BrokerMessage
 from taskiq.reconnect import ReconnectBackoff
 from taskiq.urls import mask_url
@@ -43,6 +44,7 @@ from taskiq_aio_kafka.dead_letter_methods import DeadLetterMethods
 from taskiq_aio_kafka.dead_letter_topic import DeadLetterTopic
 from taskiq_aio_kafka.errors import KAFKA_FAILURES, NOT_STARTED, kafka_errors
 from taskiq_aio_kafka.kicker import KEY_LABEL, TOPIC_LABEL, AioKafkaDecoratedTask
+from taskiq_aio_kafka.queues import KafkaQueueInspector
 from taskiq_aio_kafka.settler import RetryPolicy
 from taskiq_aio_kafka.topic import TopicType
 from taskiq_aio_kafka.topology import Topology
@@ -330,14 +332,35 @@ class AioKafkaBroker(DeadLetterMethods, AsyncBroker):
 
     def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Yield each record as an `AckableMessage` (ack, reject and nack)."""
-        return self._listen()
+        return self.listen_with_budget(UNBOUNDED)
 
-    async def _listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+    async def listen_with_budget(
+        self,
+        budget: FetchBudget,
+    ) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """As `listen`, taking at most ``budget.room()`` records per fetch."""
         consumption = self._consumption
         if consumption is None:
             raise ListenError(reason=NOT_STARTED + " (in a worker process)")
-        async for message in consumption.messages(lambda: self.delivery_room()):
+        async for message in consumption.messages(budget.room):
             yield message
+
+    # -- queue inspection ------------------------------------------------
+
+    def queue_inspector(self) -> KafkaQueueInspector:
+        """Depth of the task topics: the consumer group's lag (`taskiq_aio_kafka.queues`)."""
+        return KafkaQueueInspector(
+            list(self.topology.topics),
+            self.consumer_options.get("group_id"),
+            self._started_admin,
+            self._dead_letter_consumer,
+            self.dead_letter_store,
+        )
+
+    def _started_admin(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            raise BrokerError(NOT_STARTED)
+        return self._admin
 
     # -- dead letters ----------------------------------------------------
 

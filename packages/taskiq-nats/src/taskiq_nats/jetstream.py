@@ -32,6 +32,7 @@ from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.control import failed_times
 from taskiq.exceptions import BrokerError, SendTaskError
+from taskiq.fetch_budget import UNBOUNDED, FetchBudget
 from taskiq.message import BrokerMessage
 
 from taskiq_nats import connection, headers
@@ -114,6 +115,8 @@ class BaseJetStreamBroker(AsyncBroker):
         self.client: Client | None = None
         self.js: JetStreamContext | None = None
         self._in_flight: set[Delivery] = set()
+        #: The budget of the stream `listen_with_budget` serves now (`taskiq.fetch_budget`).
+        self._budget = UNBOUNDED
         #: Set on reconnect: the server may have lost our streams and consumer.
         self.topology_stale = False
         #: The live subscription, so that shutdown can stop deliveries first.
@@ -238,6 +241,14 @@ class BaseJetStreamBroker(AsyncBroker):
 
     def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Yield due deliveries as `NatsAckableMessage` (ack, reject and nack)."""
+        return self.listen_with_budget(UNBOUNDED)
+
+    def listen_with_budget(
+        self,
+        budget: FetchBudget,
+    ) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """As `listen`; a pull broker asks for at most ``budget.room()`` messages per fetch."""
+        self._budget = budget
         return heartbeat_while_blocked(self, self._listen())
 
     async def _listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:

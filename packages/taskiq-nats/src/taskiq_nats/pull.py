@@ -138,14 +138,12 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         return []
 
     def _batch_size(self) -> int:
-        """As many messages as the receiver has room for, at most ``pull_consume_batch``.
+        """As many messages as the receiver's budget allows, at most ``pull_consume_batch``.
 
         A fetched message's ``ack_wait`` runs from its delivery, so asking for
         more than the worker can start would only let them wait here.
         """
-        room = self.delivery_room()
-        cap = max(1, self.pull_consume_batch)
-        return cap if room is None else max(1, min(cap, room))
+        return self._budget.capped(self.pull_consume_batch)
 
     def _release_delay(self) -> float:
         """Until our last pull request expires: the server would hand it released messages."""

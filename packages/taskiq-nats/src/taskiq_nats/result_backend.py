@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.control.claims import ClaimStore
+from taskiq.control.events import EventFeed
 from taskiq.control.task_states import TaskStateRecord, TaskTransition
 from taskiq.control.workers import WorkerRegistry
 from taskiq.depends.progress_tracker import TaskProgress
@@ -45,6 +46,7 @@ from taskiq_nats import connection
 from taskiq_nats._errors import NATS_FAILURES, NOT_STARTED, nats_errors
 from taskiq_nats.buckets import result_key
 from taskiq_nats.claims import NATSClaimStore
+from taskiq_nats.events import NATSEventFeed, events_subject
 from taskiq_nats.workers import NATSWorkerRegistry
 
 _ReturnType = TypeVar("_ReturnType")
@@ -98,6 +100,10 @@ class NATSKeyValueResultBackend(AsyncResultBackend[_ReturnType]):
     def claim_store(self) -> ClaimStore:
         """Claims in the bucket ``<bucket_name>_claims`` (`taskiq_nats.claims`)."""
         return self._claims
+
+    def event_feed(self) -> EventFeed:
+        """Events on the subject ``taskiq.events.<bucket_name>`` (`taskiq_nats.events`)."""
+        return NATSEventFeed(lambda: self.client, events_subject(self.bucket_name))
 
     async def startup(self) -> None:
         """Connect and open (or create) the bucket."""

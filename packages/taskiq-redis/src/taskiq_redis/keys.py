@@ -14,7 +14,7 @@ slot. Layout of a `RedisStreamBroker` / `RedisBroker` queue named ``q``::
 named ``queue_name``, exactly as Taskiq does. The result backend stores
 ``<prefix_str>:<task_id>`` (or ``<task_id>`` without a prefix), progress under
 ``<...>:progress``, the task-state timeline (a list) under ``<...>:state``, and
-announces stored results on one channel per prefix.
+announces stored results on one channel per prefix, and events on another.
 Worker heartbeats (`taskiq_redis.workers`) live under ``{<prefix_str or taskiq>:workers}``:
 an ``:index`` set of worker ids and one ``:<worker id>`` string per worker, with a TTL.
 """
@@ -71,6 +71,11 @@ def state_key(prefix: str | None, task_id: str) -> str:
 def results_channel(prefix: str | None) -> str:
     """The pub/sub channel on which stored results are announced (payload: task id)."""
     return f"{prefix}:taskiq:results-ready" if prefix else "taskiq:results-ready"
+
+
+def events_channel(prefix: str | None) -> str:
+    """The pub/sub channel of the events feed (JSON events, see `taskiq_redis.events`)."""
+    return f"{prefix}:taskiq:events" if prefix else "taskiq:events"
 
 
 def schedule_hash(prefix: str) -> str:

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.abc.serializer import TaskiqSerializer
 from taskiq.control.claims import ClaimStore
+from taskiq.control.events import EventFeed
 from taskiq.control.pacing import PaceStore
 from taskiq.control.task_states import TaskStateRecord, TaskStatus, TaskTransition
 from taskiq.control.workers import WorkerRegistry
@@ -46,11 +47,18 @@ from taskiq_redis.claims import RedisClaimStore
 from taskiq_redis.coalesce import TurnBatcher
 from taskiq_redis.connection import UsesConnector, read_script
 from taskiq_redis.errors import translated
+from taskiq_redis.events import RedisEventFeed
 from taskiq_redis.exceptions import (
     DuplicateExpireTimeSelectedError,
     ExpireTimeMustBeMoreThanZeroError,
 )
-from taskiq_redis.keys import progress_key, result_key, results_channel, state_key
+from taskiq_redis.keys import (
+    events_channel,
+    progress_key,
+    result_key,
+    results_channel,
+    state_key,
+)
 from taskiq_redis.pacing import RedisPaceStore
 from taskiq_redis.readiness import ReadinessListener
 from taskiq_redis.workers import RedisWorkerRegistry
@@ -117,6 +125,10 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
     def pace_store(self) -> PaceStore:
         """Rate-limit turns on this backend's Redis (`taskiq_redis.pacing`)."""
         return RedisPaceStore(lambda: self.redis, self.prefix_str)
+
+    def event_feed(self) -> EventFeed:
+        """The events feed on this backend's Redis pub/sub (`taskiq_redis.events`)."""
+        return RedisEventFeed(lambda: self.redis, events_channel(self.prefix_str))
 
     async def startup(self) -> None:
         """Check that Redis answers; raise `BrokerConnectionError` naming it otherwise."""

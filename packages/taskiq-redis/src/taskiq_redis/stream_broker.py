@@ -38,6 +38,7 @@ from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.acks import AckableMessage
 from taskiq.control import failed_times, log_dead_lettered, malformed
 from taskiq.exceptions import BrokerUnreachableError, ListenError, SendTaskError
+from taskiq.fetch_budget import UNBOUNDED, FetchBudget
 from taskiq.message import BrokerMessage
 from taskiq.receiver.keepalive import BlockedLoopKeepAlive
 
@@ -136,6 +137,8 @@ class RedisStreamBroker(BaseRedisBroker):
             **connection_kwargs,
         )
         self.keys = StreamQueueKeys(queue_name, max_priority)
+        #: The budget of the stream `listen_with_budget` serves now (`taskiq.fetch_budget`).
+        self._budget = UNBOUNDED
         self.consumer_group_name = consumer_group_name
         self.consumer_name = consumer_name or default_consumer_name()
         self.consumer_id = consumer_id
@@ -290,8 +293,16 @@ class RedisStreamBroker(BaseRedisBroker):
 
     # -- receiving -------------------------------------------------------
 
-    async def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
+    def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Yield deliveries one by one, fetching more only when asked for the next."""
+        return self.listen_with_budget(UNBOUNDED)
+
+    async def listen_with_budget(
+        self,
+        budget: FetchBudget,
+    ) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """As `listen`, reading at most ``budget.room()`` entries per ``XREADGROUP``."""
+        self._budget = budget
         self._start_background()
         buffer: deque[Delivery] = deque()
         try:
@@ -385,9 +396,8 @@ class RedisStreamBroker(BaseRedisBroker):
         return fetched
 
     def _read_count(self) -> int:
-        """Entries to read now: what the receiver has room for, at most ``xread_count``."""
-        room = self.delivery_room()
-        return self.count if room is None else max(1, min(self.count, room))
+        """Entries to read now: what the receiver's budget allows, at most ``xread_count``."""
+        return self._budget.capped(self.count)
 
     def _hold(self, stream: str, entry_id: Any, fields: dict[bytes, bytes]) -> Delivery:
         delivery = Delivery(stream, _text(entry_id), fields)

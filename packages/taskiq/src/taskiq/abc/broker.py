@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from taskiq.control.cancellation import CancelOutcome
     from taskiq.control.task_states import TaskStateRecord
     from taskiq.decor import AsyncTaskiqDecoratedTask
+    from taskiq.fetch_budget import FetchBudget
     from taskiq.message import BrokerMessage
 
 _FuncParams = ParamSpec("_FuncParams")
@@ -86,7 +87,7 @@ def default_task_name(func: Callable[..., Any]) -> str:
 
 
 def no_bound() -> int | None:
-    """`AsyncBroker.delivery_room` when no receiver bounds it: fetch as the broker likes."""
+    """`AsyncBroker.delivery_room` when no budget bounds it: fetch as the broker likes."""
     return None
 
 
@@ -111,6 +112,9 @@ class AsyncBroker(ABC):
     #: Record task states (queued, started, ... see `taskiq.control.task_states`) in
     #: the result backend, when it keeps them. Off: ``broker.with_task_states(False)``.
     record_task_states: bool = True
+    #: Publish events (`taskiq.control.events`) through the result backend, when it
+    #: carries them; free while nobody subscribes. Off: ``broker.with_events(False)``.
+    publish_events: bool = True
 
     #: Tasks declared on `async_shared_broker`: every broker can run them.
     global_task_registry: ClassVar[dict[str, AsyncTaskiqDecoratedTask[Any, Any]]] = {}
@@ -140,10 +144,10 @@ class AsyncBroker(ABC):
         self._started_steps: set[str] = set()
         self.dependency_overrides: dict[Any, Any] = {}
         self.custom_dependency_context: dict[Any, Any] = {}
-        #: Set by the receiver while it consumes `listen`: how many more deliveries it
-        #: can take right now (None: no bound). A broker that fetches in batches reads
-        #: at most this many, so nothing it fetched waits on a busy worker while
-        #: another could run it.
+        #: Compatibility view of the fetch budget for brokers that implement only
+        #: ``listen()`` (`taskiq.fetch_budget`): while the default `listen_with_budget`
+        #: serves them, the budget's room (None: no bound). New brokers implement
+        #: `listen_with_budget` and read the budget they are given instead.
         self.delivery_room: Callable[[], int | None] = no_bound
 
     # -- transport -------------------------------------------------------
@@ -155,6 +159,29 @@ class AsyncBroker(ABC):
     @abstractmethod
     def listen(self) -> AsyncGenerator[bytes | AckableMessage, None]:
         """Yield deliveries for this worker until the broker shuts down."""
+
+    async def listen_with_budget(
+        self,
+        budget: FetchBudget,
+    ) -> AsyncGenerator[bytes | AckableMessage, None]:
+        """Yield deliveries, fetching at most ``budget.room()`` at a time.
+
+        The receiver opens the stream this way (through `taskiq.fetch_budget.listen_within`).
+        This default serves brokers that implement only `listen` (every broker written for
+        Taskiq): it yields from ``listen()`` and shows the room as `delivery_room` meanwhile.
+        A broker that fetches in batches overrides it and makes ``listen()`` return
+        ``self.listen_with_budget(UNBOUNDED)``.
+        """
+        self.delivery_room = budget.room
+        stream = self.listen()
+        try:
+            async for delivery in stream:
+                yield delivery
+        finally:
+            self.delivery_room = no_bound
+            aclose = getattr(stream, "aclose", None)  # a plain async iterator has none
+            if aclose is not None:
+                await aclose()
 
     def describe(self) -> dict[str, str]:
         """Where this broker reads and writes, in a few words, for the worker's banner.
@@ -319,6 +346,11 @@ class AsyncBroker(ABC):
     def with_task_states(self, enabled: bool = True) -> Self:
         """Record task states (the default) or not; see `taskiq.control.task_states`."""
         self.record_task_states = enabled
+        return self
+
+    def with_events(self, enabled: bool = True) -> Self:
+        """Publish events (the default) or not; see `taskiq.control.events`."""
+        self.publish_events = enabled
         return self
 
     async def get_task_state(self, task_id: str) -> TaskStateRecord | None:

@@ -8,7 +8,7 @@ import logging
 from taskiq.abc.broker import AsyncBroker
 from taskiq.acks import AcknowledgeType
 from taskiq.cli.worker.executor import build_executor
-from taskiq.cli.worker.fetching import steady_listen
+from taskiq.cli.worker.fetching import steady_source
 from taskiq.receiver import Receiver
 
 logger = logging.getLogger("taskiq.api")
@@ -50,9 +50,9 @@ async def run_receiver_task(
         run_startup=run_startup,
         ack_type=ack_time,
     )
+    receiver.stream_source = steady_source()
     try:
-        with steady_listen(broker):
-            await _listen_until_cancelled(receiver, finish)
+        await _listen_until_cancelled(receiver, finish)
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
 

@@ -3,7 +3,8 @@
 One module per concept: `dead_letters` (and its reason vocabulary), `queues`
 (depth and purge), `workers` (heartbeats), `task_states`, `claims` (keys held by
 one owner for a while: what task control and the scheduler coordinate with), `cancellation`
-(requests to cancel a task and their `CancelOutcome`). Events join it here.
+(requests to cancel a task and their `CancelOutcome`), `events` (the live feed of what
+workers do).
 """
 
 from taskiq.control.cancellation import CancelOutcome, cancel_store_of, request_cancel
@@ -24,6 +25,14 @@ from taskiq.control.dead_letters import (
     SupportsDeadLetters,
     dead_letters_of,
     log_dead_lettered,
+)
+from taskiq.control.events import (
+    Event,
+    EventFeed,
+    EventKind,
+    EventStream,
+    SupportsEvents,
+    events_of,
 )
 from taskiq.control.queues import (
     QueueDepth,
@@ -60,12 +69,17 @@ __all__ = [
     "DeadLetter",
     "DeadLetterPage",
     "DeadLetterStore",
+    "Event",
+    "EventFeed",
+    "EventKind",
+    "EventStream",
     "QueueDepth",
     "QueueInspector",
     "ReasonKind",
     "RunningTaskInfo",
     "SupportsClaims",
     "SupportsDeadLetters",
+    "SupportsEvents",
     "SupportsQueueInspection",
     "SupportsTaskStates",
     "SupportsWorkerRegistry",
@@ -78,6 +92,7 @@ __all__ = [
     "cancel_store_of",
     "claims_of",
     "dead_letters_of",
+    "events_of",
     "failed_times",
     "log_dead_lettered",
     "malformed",

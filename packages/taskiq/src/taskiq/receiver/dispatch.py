@@ -49,7 +49,8 @@ class Dispatcher(Generic[_Item]):
         """How many deliveries may be fetched now, counting one reserved by `wait_for_room`.
 
         None when running is unbounded. Brokers that fetch in batches read at most this
-        many (`AsyncBroker.delivery_room`), so their prefetch stays within these bounds.
+        many (the `taskiq.fetch_budget.FetchBudget` the receiver gives them), so their
+        prefetch stays within these bounds.
         """
         if self._capacity is None:
             return None

@@ -15,7 +15,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from taskiq import task_log
-from taskiq.abc.broker import AsyncBroker, no_bound
+from taskiq.abc.broker import AsyncBroker
 from taskiq.acks import AckableMessage, AcknowledgeType
 from taskiq.context import TaskRequeuedError
 from taskiq.control.dead_letter_reasons import REJECTED_BY_TASK, malformed, unknown_task
@@ -25,11 +25,13 @@ from taskiq.exceptions import (
     TaskRejectedError,
     UnknownTaskError,
 )
+from taskiq.fetch_budget import FetchBudget, listen_within
 from taskiq.middlewares._labels import label_bool
 from taskiq.receiver.account import ShutdownAccount
 from taskiq.receiver.cancelling import DEFAULT_CANCEL_GRACE, CancelWatch, cancelled_result
 from taskiq.receiver.delivery import Delivery, MalformedMessageError
 from taskiq.receiver.dispatch import Dispatcher
+from taskiq.receiver.events import TaskEvents
 from taskiq.receiver.run import TaskRunner, failed_result
 from taskiq.receiver.states import StateRecords
 from taskiq.receiver.stop import END, cancel_for_sure, next_or_end, unless_stopped
@@ -42,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger("taskiq.receiver")
 
 RawDelivery = bytes | str | AckableMessage
+#: Opens a broker's stream of deliveries under a budget (`taskiq.fetch_budget`).
+StreamSource = Callable[[AsyncBroker, FetchBudget], AsyncIterator[RawDelivery]]
 _QUIET_ERRORS = (MalformedMessageError, UnknownTaskError)
 
 
@@ -93,8 +97,12 @@ class Receiver:
         self.received = 0
         self._runner = TaskRunner(broker, propagate_exceptions)
         self._states = StateRecords.of(broker)
+        self._events = TaskEvents.of(broker)
         self._states_key = _states_key(broker)
         self._cancels = CancelWatch.of(broker, lambda: self.executor, cancel_grace)
+        #: How `listen` opens the broker's stream; the worker wraps it with its task
+        #: limit and reconnects (`taskiq.cli.worker.fetching.steady_source`).
+        self.stream_source: StreamSource = listen_within
 
     # -- prefetch ------------------------------------------------------------
 
@@ -116,7 +124,8 @@ class Receiver:
         stop = asyncio.ensure_future(finish_event.wait())
         self._refresh_states()
         self._states.attach()
-        iterator = self.broker.listen()
+        self._events.attach()
+        iterator = self.stream_source(self.broker, FetchBudget(dispatcher.room))
         try:
             await self._serve(iterator, dispatcher, stop)
         except BaseException:  # cancelled (or failed): abandon what still runs
@@ -128,6 +137,7 @@ class Receiver:
             await _aclose(iterator)
             await self._states.detach()
             await self._cancels.close()
+            await self._events.detach()
 
     async def _serve(
         self,
@@ -164,19 +174,15 @@ class Receiver:
         Between a fetch returning and `Dispatcher.submit` nothing awaits, so a
         cancellation never drops a delivery the receiver has seen.
         """
-        self.broker.delivery_room = dispatcher.room
-        try:
-            while not self._received_enough():
-                await dispatcher.wait_for_room()
-                if not dispatcher.accepting:  # a slot freed after the stop: fetch no more
-                    return
-                delivery = await next_or_end(iterator)
-                if delivery is END:
-                    return
-                self.received += 1
-                dispatcher.submit(delivery)
-        finally:
-            self.broker.delivery_room = no_bound
+        while not self._received_enough():
+            await dispatcher.wait_for_room()
+            if not dispatcher.accepting:  # a slot freed after the stop: fetch no more
+                return
+            delivery = await next_or_end(iterator)
+            if delivery is END:
+                return
+            self.received += 1
+            dispatcher.submit(delivery)
 
     def _received_enough(self) -> bool:
         limit = self.max_tasks_to_execute
@@ -249,14 +255,16 @@ class Receiver:
         task = self.broker.find_task(message.task_name)
         if task is None:
             await self._reject_unknown(delivery, message)
+        if self._states_key != _states_key(self.broker):  # reconfigured since
+            self._refresh_states()
+        self._events.received(message)
         ack_type = self._ack_type_for(task, message)
         if ack_type is AcknowledgeType.WHEN_RECEIVED:
             await delivery.ack()
-        if self._states_key != _states_key(self.broker):  # reconfigured since
-            self._refresh_states()
         if self._cancels.active and await self._cancels.before_start(message):
             return await self._skip_cancelled(message, delivery, ack_type)
         await self._states.started(message)
+        self._events.started(message)
         message, result = await self._execute(task, message, delivery)
         if isinstance(result.error, TaskRequeuedError):
             await delivery.ack()  # the copy it sent replaces this delivery
@@ -295,6 +303,7 @@ class Receiver:
 
     def _refresh_states(self) -> None:
         self._states = StateRecords.of(self.broker)
+        self._events = TaskEvents.of(self.broker)
         self._states_key = _states_key(self.broker)
 
     def _ack_type_for(
@@ -353,6 +362,7 @@ class Receiver:
 
     async def _store(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> bool:
         """Store the result and run post_save; False if the backend failed."""
+        self._events.finished(message, result)
         if isinstance(result.error, NoResultError):
             return True  # a retry middleware sent the task again: its last attempt stores
         await self._states.finished(message, result)  # before the result: waiters see both
@@ -390,9 +400,9 @@ class Receiver:
         )
 
 
-def _states_key(broker: AsyncBroker) -> tuple[int, bool]:
-    """What decides where states go: the result backend and the broker's switch."""
-    return id(broker.result_backend), broker.record_task_states
+def _states_key(broker: AsyncBroker) -> tuple[int, bool, bool]:
+    """What decides where states and events go: the result backend and the switches."""
+    return id(broker.result_backend), broker.record_task_states, broker.publish_events
 
 
 async def _aclose(iterator: AsyncIterator[Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from taskiq.abc.result_backend import AsyncResultBackend
 from taskiq.control.claims import ClaimStore
+from taskiq.control.events import EventFeed
 from taskiq.control.pacing import InmemoryPaceStore, PaceStore
 from taskiq.control.task_states import TaskStateRecord, TaskTransition
 from taskiq.control.workers import WorkerRegistry
@@ -15,6 +16,7 @@ from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.exceptions import NoResultError
 from taskiq.result import TaskiqResult
 from taskiq.result_backends.inmemory_claims import InmemoryClaimStore
+from taskiq.result_backends.inmemory_events import InmemoryEventFeed
 from taskiq.result_backends.inmemory_workers import InmemoryWorkerRegistry
 
 #: How many results an in-memory backend keeps before evicting the oldest.
@@ -41,6 +43,7 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
         self._workers = InmemoryWorkerRegistry()
         self._claims = InmemoryClaimStore()
         self._pacing = InmemoryPaceStore()
+        self._events = InmemoryEventFeed()
         self.states: OrderedDict[str, list[TaskTransition]] = OrderedDict()
 
     def worker_registry(self) -> WorkerRegistry:
@@ -54,6 +57,10 @@ class InmemoryResultBackend(AsyncResultBackend[Any]):
     def pace_store(self) -> PaceStore:
         """Rate-limit turns handed out in this process (`taskiq.control.pacing`)."""
         return self._pacing
+
+    def event_feed(self) -> EventFeed:
+        """Events of the workers in this process (`taskiq.control.events`)."""
+        return self._events
 
     async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
         """Store the result, evicting the oldest beyond the bound, and wake waiters."""

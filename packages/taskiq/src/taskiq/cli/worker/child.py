@@ -33,7 +33,7 @@ from taskiq.cli.worker.args import WorkerArgs
 from taskiq.cli.worker.banner import log_banner
 from taskiq.cli.worker.connect import StartupConfigError, start_when_reachable
 from taskiq.cli.worker.executor import build_executor
-from taskiq.cli.worker.fetching import steady_listen
+from taskiq.cli.worker.fetching import steady_source
 from taskiq.cli.worker.heartbeat import Heartbeat
 from taskiq.exceptions import BrokerConfigError
 from taskiq.receiver import Receiver
@@ -117,8 +117,9 @@ async def serve(
     watchdog = LoopWatchdog.start_here()  # warns naming the task when the loop is blocked
     try:
         receiver = receiver_cls(broker, **receiver_kwargs(args, executor))
-        with steady_listen(broker, args.max_tasks_per_child, lambda: _send(conn, "retiring")):
-            await run_until_stopped(receiver, stop, args.wait_tasks_timeout)
+        retiring = lambda: _send(conn, "retiring")  # noqa: E731
+        receiver.stream_source = steady_source(args.max_tasks_per_child, retiring)
+        await run_until_stopped(receiver, stop, args.wait_tasks_timeout)
     finally:
         await heartbeat.stop()
         watchdog.stop()

@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 from taskiq.abc.broker import AsyncBroker
 from taskiq.cli.worker.args import WorkerArgs
+from taskiq.control.event_publisher import EventPublisher, publisher_of
+from taskiq.control.events import Event, EventKind
 from taskiq.control.workers import (
     MISSED_BEATS,
     RunningTaskInfo,
@@ -56,6 +58,8 @@ class Heartbeat:
         self._task: asyncio.Task[None] | None = None
         self._failing = False
         self._stopped = asyncio.Event()
+        #: Where worker-online / worker-offline go (None: no events).
+        self.events: EventPublisher | None = None
 
     @classmethod
     def start(cls, broker: AsyncBroker, args: WorkerArgs, slot: int | None = None) -> Heartbeat:
@@ -73,6 +77,8 @@ class Heartbeat:
             return snapshot(worker, broker, args.max_async_tasks, started, ttl)
 
         beat = cls(registry, describe, args.heartbeat_interval)
+        beat.events = publisher_of(broker)
+        beat._announce(EventKind.WORKER_ONLINE)
         if registry is not None:
             beat._task = asyncio.create_task(beat._run(), name="taskiq-heartbeat")
         return beat
@@ -83,6 +89,10 @@ class Heartbeat:
         The loop is told to stop rather than cancelled: on Python < 3.12 a
         cancellation that meets a finishing ``wait_for`` can be lost.
         """
+        self._announce(EventKind.WORKER_OFFLINE)
+        if self.events is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.events.flush(), self.interval + 1.0)
         if self._task is None or self.registry is None:
             return
         self._stopped.set()
@@ -90,6 +100,13 @@ class Heartbeat:
         self._task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.registry.remove(self.describe().id), self.interval + 1.0)
+
+    def _announce(self, kind: EventKind) -> None:
+        if self.events is None:
+            return
+        info = self.describe()
+        extra = {"queues": list(info.queues), "concurrency": info.concurrency}
+        self.events.emit(Event.now(kind, worker=info.id, extra=extra))
 
     async def _run(self) -> None:
         while not self._stopped.is_set():
