@@ -8,6 +8,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+#: The shared Redis the browser tests' worker and dashboard use.
+REDIS_URL = "redis://127.0.0.1:6379/0"
+#: The Node project that drives Chromium (``npm ci`` by scripts/services).
+BROWSER_DIR = Path(__file__).parent / "browser"
+
 
 class BrowserError(AssertionError):
     """A browser command failed (a wait timed out, a selector matched nothing)."""

@@ -6,7 +6,6 @@ Browser tests need Debian's Chromium and ``npm ci`` in ``tests/browser`` (both d
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import uuid
@@ -16,14 +15,14 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-REDIS_URL = "redis://127.0.0.1:6379/0"
-BROWSER_DIR = Path(__file__).parent / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 TESTS_DIR = Path(__file__).parent
 # Helper modules (browser_driver, dashboard_test_app) are imported by name.
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
+
+from browser_driver import BROWSER_DIR, REDIS_URL  # noqa: E402 - found through the path above
+from taskiq.testing.services import IN_CI  # noqa: E402
 
 
 @pytest.fixture

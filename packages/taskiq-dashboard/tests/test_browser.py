@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_driver import Browser
+from browser_driver import BROWSER_DIR, REDIS_URL, Browser
 from redis.asyncio import Redis
 from taskiq import AsyncKicker
 from taskiq_redis import RedisAsyncResultBackend, RedisBroker
@@ -136,8 +136,6 @@ def _answers(url: str) -> bool:
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """Started once: the fixtures it needs are function-scoped, so it checks them itself."""
-    from conftest import BROWSER_DIR, REDIS_URL
-
     yield from _system(tmp_path_factory.mktemp("dashboard"), REDIS_URL, BROWSER_DIR)
 
 

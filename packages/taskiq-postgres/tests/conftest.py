@@ -14,9 +14,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from taskiq.testing.services import require_service_at
 from taskiq_pg.asyncpg import AsyncpgBroker
-
-from conftest import require_service_at
 
 HOST, PORT = "127.0.0.1", 5432
 ADMIN_DSN = f"postgresql://postgres@{HOST}:{PORT}/postgres"

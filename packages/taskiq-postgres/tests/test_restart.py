@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 from pg_conftest_helpers import make_broker
+from taskiq.testing.services import IN_CI
 from test_workers import DEADLINE, _add, start_worker, stop
-
-from conftest import IN_CI
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

@@ -17,7 +17,6 @@ round trip of their own.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,11 +36,10 @@ from taskiq.exceptions import (
     ResultGetError,
     ResultIsReadyError,
     ResultSetError,
-    TaskiqError,
 )
 from taskiq.result import TaskiqResult
 from taskiq.serializers import JSONSerializer
-from taskiq.serializers.model_codec import dump_model, load_model
+from taskiq.serializers.model_codec import decode_stored, encode_stored
 
 from taskiq_redis.claims import RedisClaimStore
 from taskiq_redis.coalesce import TurnBatcher
@@ -255,7 +253,7 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
             raw = await self.redis.lrange(state_key(self.prefix_str, task_id), 0, -1)
         if not raw:
             return None
-        return TaskStateRecord.of(task_id, _transitions(task_id, raw))
+        return TaskStateRecord.from_json_entries(task_id, raw)
 
     async def is_result_ready(self, task_id: str) -> bool:
         """Tell whether a result is stored for ``task_id``."""
@@ -315,27 +313,10 @@ class RedisAsyncResultBackend(UsesConnector, AsyncResultBackend[_ReturnType]):
 
     def _encode(self, task_id: str, model: BaseModel) -> bytes:
         """Serialize a result or progress; Pickle gets Python objects, the others JSON types."""
-        try:
-            return dump_model(self.serializer, model)
-        except (ValueError, TypeError) as exc:
-            raise ResultSetError(
-                task_id=task_id,
-                reason=(
-                    f"{type(self.serializer).__name__} cannot encode it ({exc!s:.200}); return "
-                    "JSON-compatible values or pass another serializer to the result backend"
-                ),
-            ) from exc
+        return encode_stored(self.serializer, task_id, model)
 
     def _decode(self, task_id: str, raw: Any, model: Any) -> Any:
-        try:
-            return load_model(self.serializer, model, raw)
-        except TaskiqError:
-            raise
-        except Exception as exc:
-            raise ResultGetError(
-                task_id=task_id,
-                reason=f"the stored value is not a valid {model.__name__} ({exc!s:.200})",
-            ) from exc
+        return decode_stored(self.serializer, task_id, raw, model)
 
 
 def _log_failed_state(outcome: asyncio.Future[None]) -> None:
@@ -344,17 +325,6 @@ def _log_failed_state(outcome: asyncio.Future[None]) -> None:
     error = outcome.exception()
     if error is not None:
         logger.warning("Could not record a task state in Redis: %s", error)
-
-
-def _transitions(task_id: str, raw: list[Any]) -> list[TaskTransition]:
-    """The stored transitions; an entry that is not one is skipped with a warning."""
-    found = []
-    for entry in raw:
-        try:
-            found.append(TaskTransition.from_json(json.loads(entry)))
-        except (ValueError, KeyError, TypeError) as exc:
-            logger.warning("Skipping a garbled task-state entry of %s: %s", task_id, exc)
-    return found
 
 
 class HeldStarts:

@@ -11,7 +11,6 @@ worker heartbeats, so the whole control plane works with no server.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import time
@@ -30,11 +29,10 @@ from taskiq.exceptions import (
     ResultGetError,
     ResultIsReadyError,
     ResultSetError,
-    TaskiqError,
 )
 from taskiq.result import TaskiqResult
 from taskiq.serializers import JSONSerializer
-from taskiq.serializers.model_codec import dump_model, load_model
+from taskiq.serializers.model_codec import decode_stored, encode_stored
 
 from taskiq_sqlite import store
 from taskiq_sqlite.changes import DEFAULT_MAX_INTERVAL, ChangeWatcher
@@ -223,32 +221,16 @@ class SQLiteResultBackend(AsyncResultBackend[_ReturnType]):
             raise ResultGetError(task_id=task_id, reason=str(exc)) from exc
         if not raw:
             return None
-        return TaskStateRecord.of(task_id, _transitions(task_id, raw))
+        return TaskStateRecord.from_json_entries(task_id, raw)
 
     # -- encoding ------------------------------------------------------------
 
     def _encode(self, task_id: str, model: BaseModel) -> bytes:
-        try:
-            return dump_model(self.serializer, model)
-        except (ValueError, TypeError) as exc:
-            raise ResultSetError(
-                task_id=task_id,
-                reason=(
-                    f"{type(self.serializer).__name__} cannot encode it ({exc!s:.200}); return "
-                    "JSON-compatible values or pass another serializer to the result backend"
-                ),
-            ) from exc
+        """Serialize a result or progress; Pickle gets Python objects, the others JSON types."""
+        return encode_stored(self.serializer, task_id, model)
 
     def _decode(self, task_id: str, raw: Any, model: Any) -> Any:
-        try:
-            return load_model(self.serializer, model, raw)
-        except TaskiqError:
-            raise
-        except Exception as exc:
-            raise ResultGetError(
-                task_id=task_id,
-                reason=f"the stored value is not a valid {model.__name__} ({exc!s:.200})",
-            ) from exc
+        return decode_stored(self.serializer, task_id, raw, model)
 
 
 def _log_failed_state(outcome: asyncio.Future[Any]) -> None:
@@ -257,13 +239,3 @@ def _log_failed_state(outcome: asyncio.Future[Any]) -> None:
     error = outcome.exception()
     if error is not None:
         logger.warning("Could not record a task state in SQLite: %s", error)
-
-
-def _transitions(task_id: str, raw: list[str]) -> list[TaskTransition]:
-    found = []
-    for entry in raw:
-        try:
-            found.append(TaskTransition.from_json(json.loads(entry)))
-        except (ValueError, KeyError, TypeError) as exc:
-            logger.warning("Skipping a garbled task-state entry of %s: %s", task_id, exc)
-    return found

@@ -149,6 +149,20 @@ class TaskStateRecord:
         """The record of these transitions, ordered by time (stable for equal times)."""
         return cls(task_id, tuple(sorted(transitions, key=lambda step: step.time)))
 
+    @classmethod
+    def from_json_entries(cls, task_id: str, entries: Iterable[str | bytes]) -> TaskStateRecord:
+        """The record of stored JSON transitions; an entry that is not one is skipped (WARNING).
+
+        For backends that keep a task's timeline as a list of JSON texts.
+        """
+        found = []
+        for entry in entries:
+            try:
+                found.append(TaskTransition.from_json(json.loads(entry)))
+            except (ValueError, KeyError, TypeError) as exc:
+                logger.warning("Skipping a garbled task-state entry of %s: %s", task_id, exc)
+        return cls.of(task_id, found)
+
     @property
     def current(self) -> TaskTransition:
         """The transition that decides the status (see the class docstring)."""

@@ -36,3 +36,36 @@ def load_model(serializer: TaskiqSerializer, model_type: type[_Model], raw: Any)
     if type(serializer) is JSONSerializer:
         return model_type.model_validate_json(raw)
     return model_type.model_validate(serializer.loadb(raw))
+
+
+def encode_stored(serializer: TaskiqSerializer, task_id: str, model: BaseModel) -> bytes:
+    """`dump_model` for a result backend: a value it cannot carry is a `ResultSetError`."""
+    from taskiq.exceptions import ResultSetError
+
+    try:
+        return dump_model(serializer, model)
+    except (ValueError, TypeError) as exc:
+        raise ResultSetError(
+            task_id=task_id,
+            reason=(
+                f"{type(serializer).__name__} cannot encode it ({exc!s:.200}); return "
+                "JSON-compatible values or pass another serializer to the result backend"
+            ),
+        ) from exc
+
+
+def decode_stored(
+    serializer: TaskiqSerializer, task_id: str, raw: Any, model_type: type[_Model]
+) -> _Model:
+    """`load_model` for a result backend: stored garbage is a `ResultGetError`."""
+    from taskiq.exceptions import ResultGetError, TaskiqError
+
+    try:
+        return load_model(serializer, model_type, raw)
+    except TaskiqError:
+        raise
+    except Exception as exc:
+        raise ResultGetError(
+            task_id=task_id,
+            reason=f"the stored value is not a valid {model_type.__name__} ({exc!s:.200})",
+        ) from exc
