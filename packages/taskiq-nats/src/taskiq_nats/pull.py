@@ -84,7 +84,13 @@ class PullBasedJetStreamBroker(BaseJetStreamBroker):
         with nats_errors(ListenError):
             subscription = await self._subscribe()
         while not self.is_closing():
-            for msg in await self._fetch(subscription):
+            batch = await self._fetch(subscription)
+            arrived = time.monotonic()
+            for index, msg in enumerate(batch):
+                # The rest of a batch waits unheartbeated while earlier ones run: if a
+                # task blocked the loop meanwhile, it may have been redelivered elsewhere.
+                if index and not self._fresh(batch[index:], arrived):
+                    break
                 yield msg
 
     async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
